@@ -1,0 +1,122 @@
+"""Every error Pledge raises on purpose.
+
+    PledgeError                   base: a stable ``code``, a message a person can act on, ``fields``
+    ├── PolicyError               a policy file is unreadable, malformed or contradicts itself
+    ├── InputError                a caller asked something malformed (unknown role, bad value)
+    │   └── CollectionError       a collection refused: undeclared/missing field, wrong shape, age
+    ├── DeniedError               the policy does not allow this use; carries the decision
+    ├── NotFoundError             no such subject, entry, key...
+    ├── ConflictError             the request contradicts stored state (e.g. already erased)
+    ├── IntegrityError            stored data failed verification (ciphertext, audit chain)
+    ├── MasterKeyError            the master key is missing, wrong or unreadable
+    └── AuditWriteError           the audit entry could not be written, so nothing was done
+
+Messages never contain personal values: they name fields, categories, subjects by id and
+policy paths, so an error can be logged, shown and returned over HTTP as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PledgeError(Exception):
+    """Base of every deliberate Pledge error."""
+
+    code = "pledge_error"
+    status = 500
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.fields}
+
+
+class PolicyError(PledgeError):
+    """A policy file is unreadable, malformed or inconsistent; points at the file, line, column."""
+
+    code = "policy_invalid"
+    status = 422
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message, file=file, line=line, column=column, path=path)
+        self.file, self.line, self.column, self.path = file, line, column, path
+
+    def __str__(self) -> str:
+        where = self.file or "<policy>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        at = f" (at {self.path})" if self.path else ""
+        return f"{where}: {self.message}{at}"
+
+
+class InputError(PledgeError):
+    """A request was malformed: an unknown name, a value of the wrong shape."""
+
+    code = "invalid_input"
+    status = 422
+
+
+class CollectionError(InputError):
+    """A collection point refused what it was given; ``field`` names the culprit."""
+
+    code = "collection_refused"
+
+
+class DeniedError(PledgeError):
+    """The policy does not allow this use; ``decision`` holds the reasons."""
+
+    code = "denied"
+    status = 403
+
+    def __init__(self, message: str, decision: Any = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.decision = decision
+
+
+class NotFoundError(PledgeError):
+    """The named thing does not exist (or is not visible to this caller)."""
+
+    code = "not_found"
+    status = 404
+
+
+class ConflictError(PledgeError):
+    """The request contradicts stored state."""
+
+    code = "conflict"
+    status = 409
+
+
+class IntegrityError(PledgeError):
+    """Stored data failed verification: a ciphertext, a key wrap or the audit log."""
+
+    code = "integrity_error"
+    status = 500
+
+
+class MasterKeyError(PledgeError):
+    """The master key is missing, malformed, or not the one the data was written with."""
+
+    code = "master_key_error"
+    status = 500
+
+
+class AuditWriteError(PledgeError):
+    """The audit entry could not be written; the operation it covered was rolled back."""
+
+    code = "audit_write_failed"
+    status = 503
