@@ -1,0 +1,601 @@
+"""The decision function, and the plans that let it answer in about a microsecond.
+
+A policy is compiled once. The first question about an (actor, purpose) pair builds a
+:class:`Plan`: whether the actor holds the purpose at all, which categories it may see and
+where each was collected for that purpose, and which of the subject's choices could block it.
+Later questions for the same pair only test the subject's choices against a few precomputed
+sets, and return a shared, immutable :class:`Decision`.
+
+Deny by default: a category, purpose or actor the policy does not name yields no data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pledge.errors import InputError
+from pledge.policy.decision import (
+    Actor,
+    Choices,
+    Decision,
+    Obligation,
+    Reason,
+    Request,
+    channel_choice,
+    purpose_choice,
+    recipient_choice,
+    version_choice,
+    visibility_choice,
+)
+from pledge.policy.model import (
+    Basis,
+    Channel,
+    Condition,
+    MessageClass,
+    Policy,
+    Storage,
+)
+from pledge.policy.taxonomy import ancestors, covers
+
+CHANNEL_CATEGORIES: dict[Channel, tuple[str, ...]] = {
+    Channel.email: ("user.contact.email", "user.name"),
+    Channel.sms: ("user.contact.phone_number", "user.name"),
+    Channel.phone: ("user.contact.phone_number", "user.name"),
+    Channel.post: ("user.contact.address", "user.name"),
+}
+
+_CategoryVerdict = tuple[frozenset[str], tuple[tuple[str, Reason], ...], tuple[Reason, ...]]
+
+
+@dataclass(slots=True)
+class _Gate:
+    """The per-subject part of a plan: which choices allow or block the use."""
+
+    need_any: frozenset[str] | None
+    need_reason: Reason | None
+    block: tuple[tuple[frozenset[str], Reason], ...]
+    stop_all_reason: Reason | None
+    consent_reasons: tuple[Reason, ...]
+
+    def check(self, choices: Choices) -> Reason | None:
+        if self.stop_all_reason is not None and choices.stop_all:
+            return self.stop_all_reason
+        withdrawn = choices.withdrawn
+        if withdrawn:
+            for keys, reason in self.block:
+                if not withdrawn.isdisjoint(keys):
+                    return reason
+        if self.need_any is not None and choices.granted.isdisjoint(self.need_any):
+            return self.need_reason
+        return None
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything about one (actor, purpose) pair that does not depend on the subject."""
+
+    policy: CompiledPolicy
+    actor: Actor
+    purpose: str
+    denied: Decision | None
+    visible: tuple[str, ...] = ()
+    grant_reason: Reason | None = None
+    gate: _Gate | None = None
+    legal_ref_required: bool = False
+    min_group_size: int | None = None
+    obligations: tuple[Obligation, ...] = ()
+    _categories: dict[tuple[tuple[str, ...], frozenset[str] | None], _CategoryVerdict] = field(
+        default_factory=dict
+    )
+    _decisions: dict[tuple[object, ...], Decision] = field(default_factory=dict)
+
+    def categories(
+        self, wanted: tuple[str, ...], points: frozenset[str] | None
+    ) -> _CategoryVerdict:
+        key = (wanted, points)
+        verdict = self._categories.get(key)
+        if verdict is None:
+            verdict = self._categories[key] = self._judge_categories(wanted, points)
+        return verdict
+
+    def _judge_categories(
+        self, wanted: tuple[str, ...], points: frozenset[str] | None
+    ) -> _CategoryVerdict:
+        released: list[str] = []
+        withheld: list[tuple[str, Reason]] = []
+        reasons: list[Reason] = []
+        for category in dict.fromkeys(wanted):
+            self.policy.require_category(category)
+            reason, allow = self._judge_category(category, points)
+            if reason is None:
+                released.append(category)
+                if allow is not None:
+                    reasons.append(allow)
+            else:
+                withheld.append((category, reason))
+        return frozenset(released), tuple(withheld), tuple(reasons)
+
+    def _judge_category(
+        self, category: str, points: frozenset[str] | None
+    ) -> tuple[Reason | None, Reason | None]:
+        policy, actor = self.policy, self.actor
+        section = f"{actor.kind}s"
+        suffix = ".categories" if actor.kind != "communication" else ""
+        if not any(covers(granted, category) for granted in self.visible):
+            return Reason(
+                "category_not_granted",
+                f"{actor} may not see '{category}'",
+                f"{section}.{actor.name}{suffix}",
+            ), None
+        if policy.is_pass_through(category) and actor.kind != "recipient":
+            return Reason(
+                "pass_through",
+                f"'{category}' is never stored: it is only passed on at collection",
+                f"categories.{category}",
+            ), None
+        if policy.basis(self.purpose) is Basis.legal_obligation:
+            return None, None
+        sources = policy.points_collecting_for(category, self.purpose, points)
+        if not sources:
+            return Reason(
+                "not_collected_for_purpose",
+                f"'{category}' was not collected for '{self.purpose}'",
+                "collection_points",
+            ), None
+        return None, Reason(
+            "collected_for_purpose",
+            f"'{category}' is collected at {', '.join(sources)} for this purpose",
+            f"collection_points.{sources[0]}.purposes",
+        )
+
+
+class CompiledPolicy:
+    """A checked policy in the form decisions need. Build it with :func:`compile_policy`."""
+
+    def __init__(self, policy: Policy, history: Iterable[CompiledPolicy] = ()) -> None:
+        self.policy = policy
+        self.version = policy.version
+        self.history: dict[str, CompiledPolicy] = {h.version: h for h in history}
+        self._plans: dict[tuple[str, str, str], Plan] = {}
+        self._pass_through = tuple(
+            key for key, h in policy.categories.items() if h.storage is Storage.pass_through
+        )
+        self._known_categories: set[str] = set()
+        self._sources: dict[tuple[str, str, frozenset[str] | None], list[str]] = {}
+
+    # --- facts about the policy used while planning -----------------------------------------
+
+    def basis(self, purpose: str) -> Basis:
+        return self.policy.purposes[purpose].basis
+
+    def is_pass_through(self, category: str) -> bool:
+        return any(covers(p, category) for p in self._pass_through)
+
+    def require_category(self, category: str) -> None:
+        if category in self._known_categories:
+            return
+        from pledge.policy.consistency import taxonomy_for
+        from pledge.policy.loader import suggest
+
+        taxonomy = taxonomy_for(self.policy)
+        if not taxonomy.has("data_category", category):
+            hint = suggest(category, taxonomy.keys("data_category"))
+            raise InputError(f"unknown data category '{category}'{hint}", category=category)
+        self._known_categories.add(category)
+
+    def points_collecting_for(
+        self, category: str, purpose: str, points: frozenset[str] | None
+    ) -> list[str]:
+        """Collection points (among ``points``) that collect ``category`` for ``purpose``."""
+        key = (category, purpose, points)
+        found = self._sources.get(key)
+        if found is None:
+            found = self._sources[key] = [
+                name
+                for name, point in self.policy.collection_points.items()
+                if (points is None or name in points)
+                and any(covers(allowed, purpose) for allowed in point.purposes)
+                and any(
+                    covers(f.category, category) or covers(category, f.category)
+                    for f in point.fields.values()
+                )
+            ]
+        return found
+
+    # --- plans ------------------------------------------------------------------------------
+
+    def plan(self, actor: Actor, purpose: str) -> Plan:
+        key = (actor.kind, actor.name, purpose)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _build_plan(self, actor, purpose)
+        return plan
+
+
+def compile_policy(policy: Policy, history: Iterable[CompiledPolicy] = ()) -> CompiledPolicy:
+    """Compile ``policy``; ``history`` holds the earlier versions data may have been collected
+    under, whose limits still apply to that data."""
+    return CompiledPolicy(policy, history)
+
+
+def _deny(reason: Reason) -> Decision:
+    return Decision(False, frozenset(), (), (reason,))
+
+
+def _build_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Plan:
+    policy = compiled.policy
+    if purpose not in policy.purposes:
+        from pledge.policy.loader import suggest
+
+        raise InputError(
+            f"unknown purpose '{purpose}'{suggest(purpose, policy.purposes)}", purpose=purpose
+        )
+    spec = policy.purposes[purpose]
+    if actor.kind == "role":
+        return _role_plan(compiled, actor, purpose)
+    if actor.kind == "recipient":
+        return _recipient_plan(compiled, actor, purpose)
+    if actor.kind == "communication":
+        return _communication_plan(compiled, actor, purpose, spec.channel)
+    raise InputError(f"unknown actor kind '{actor.kind}'; use role, recipient or communication")
+
+
+def _unknown_actor(compiled: CompiledPolicy, actor: Actor, names: Iterable[str]) -> InputError:
+    from pledge.policy.loader import suggest
+
+    return InputError(
+        f"the policy (version {compiled.version}) has no {actor}{suggest(actor.name, names)}",
+        actor=actor.name,
+    )
+
+
+def _grant(
+    compiled: CompiledPolicy, actor: Actor, purposes: Sequence[str], purpose: str, ref: str
+) -> Reason | None:
+    if any(covers(granted, purpose) for granted in purposes):
+        return Reason("actor_granted", f"{actor} acts for '{purpose}'", ref)
+    return None
+
+
+def _role_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Plan:
+    role = compiled.policy.roles.get(actor.name)
+    if role is None:
+        raise _unknown_actor(compiled, actor, compiled.policy.roles)
+    ref = f"roles.{actor.name}.purposes"
+    granted = _grant(compiled, actor, role.purposes, purpose, ref)
+    if granted is None:
+        return Plan(
+            compiled,
+            actor,
+            purpose,
+            _deny(
+                Reason(
+                    "purpose_not_granted",
+                    f"{actor} may not act for '{purpose}'",
+                    ref,
+                )
+            ),
+        )
+    return Plan(
+        compiled,
+        actor,
+        purpose,
+        None,
+        tuple(role.categories),
+        granted,
+        _subject_gate(compiled, purpose, consent_to=None),
+    )
+
+
+def _recipient_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Plan:
+    recipient = compiled.policy.recipients.get(actor.name)
+    if recipient is None:
+        raise _unknown_actor(compiled, actor, compiled.policy.recipients)
+    ref = f"recipients.{actor.name}.purposes"
+    granted = _grant(compiled, actor, recipient.purposes, purpose, ref)
+    if granted is None:
+        return Plan(
+            compiled,
+            actor,
+            purpose,
+            _deny(
+                Reason(
+                    "purpose_not_granted",
+                    f"{actor} does not receive data for '{purpose}'",
+                    ref,
+                )
+            ),
+        )
+    condition = recipient.condition
+    obligations = [Obligation("record_disclosure", actor.name)]
+    if condition is Condition.legal_reference:
+        obligations.append(Obligation("record_legal_reference"))
+    if condition is Condition.aggregate:
+        obligations.append(
+            Obligation("aggregate_only", f"min_group_size={recipient.min_group_size}")
+        )
+    return Plan(
+        compiled,
+        actor,
+        purpose,
+        None,
+        tuple(recipient.categories),
+        granted,
+        _subject_gate(
+            compiled,
+            purpose,
+            consent_to=actor.name if condition is Condition.consent else None,
+        ),
+        legal_ref_required=condition is Condition.legal_reference,
+        min_group_size=recipient.min_group_size,
+        obligations=tuple(obligations),
+    )
+
+
+def _communication_plan(
+    compiled: CompiledPolicy, actor: Actor, purpose: str, channel: Channel | None
+) -> Plan:
+    message = compiled.policy.communications.get(actor.name)
+    if message is None:
+        raise _unknown_actor(compiled, actor, compiled.policy.communications)
+    ref = f"communications.{actor.name}.purpose"
+    granted = _grant(compiled, actor, [message.purpose], purpose, ref)
+    if granted is None or channel is None:
+        return Plan(
+            compiled,
+            actor,
+            purpose,
+            _deny(
+                Reason(
+                    "purpose_not_granted",
+                    f"{actor} is not sent for '{purpose}'",
+                    ref,
+                )
+            ),
+        )
+    obligations: list[Obligation] = []
+    if message.message_class is MessageClass.marketing:
+        obligations += [Obligation("marketing_footer"), Obligation("unsubscribe_link")]
+        if message.advertisement_notice:
+            obligations.append(Obligation("advertisement_notice"))
+    return Plan(
+        compiled,
+        actor,
+        purpose,
+        None,
+        CHANNEL_CATEGORIES[channel],
+        granted,
+        _subject_gate(compiled, purpose, consent_to=None),
+        obligations=tuple(obligations),
+    )
+
+
+def _subject_gate(compiled: CompiledPolicy, purpose: str, consent_to: str | None) -> _Gate:
+    spec = compiled.policy.purposes[purpose]
+    basis_ref = f"purposes.{purpose}.basis"
+    purpose_keys = frozenset(purpose_choice(a) for a in ancestors(purpose))
+    block: list[tuple[frozenset[str], Reason]] = []
+    reasons: list[Reason] = []
+    need_any: frozenset[str] | None = None
+    need_reason: Reason | None = None
+    if spec.basis in (Basis.opt_in, Basis.opt_out):
+        block.append(
+            (
+                purpose_keys,
+                Reason(
+                    "consent_withdrawn",
+                    f"the person opted out of '{purpose}'",
+                    basis_ref,
+                ),
+            )
+        )
+        if spec.channel is not None:
+            block.append(
+                (
+                    frozenset({channel_choice(spec.channel)}),
+                    Reason(
+                        "channel_opted_out",
+                        f"the person opted out of {spec.channel} messages",
+                        f"purposes.{purpose}.channel",
+                    ),
+                )
+            )
+    if spec.basis is Basis.opt_in:
+        need_any, need_reason = (
+            purpose_keys,
+            Reason(
+                "no_consent", f"'{purpose}' needs the person's opt-in, and there is none", basis_ref
+            ),
+        )
+        reasons.append(Reason("consent_given", f"the person opted in to '{purpose}'", basis_ref))
+    else:
+        reasons.append(Reason("basis_met", f"'{purpose}' has basis {spec.basis}", basis_ref))
+    if consent_to is not None:
+        key = recipient_choice(consent_to)
+        ref = f"recipients.{consent_to}.condition"
+        block.append(
+            (
+                frozenset({key}),
+                Reason(
+                    "consent_withdrawn",
+                    f"the person withdrew permission for '{consent_to}'",
+                    ref,
+                ),
+            )
+        )
+        if need_any is not None:
+            raise InputError(
+                f"recipient '{consent_to}' needs its own consent and '{purpose}' needs opt-in; "
+                "the policy should ask for one of them"
+            )
+        need_any, need_reason = (
+            frozenset({key}),
+            Reason("no_consent", f"sharing with '{consent_to}' needs the person's permission", ref),
+        )
+        reasons.append(Reason("consent_given", f"the person allowed '{consent_to}'", ref))
+    stop_all = None
+    if spec.channel is not None and spec.basis is not Basis.legal_obligation:
+        stop_all = Reason(
+            "stop_all", "the person asked to receive no correspondence at all", basis_ref
+        )
+    return _Gate(need_any, need_reason, tuple(block), stop_all, tuple(reasons))
+
+
+# --- the decision function -------------------------------------------------------------------
+
+
+def decide(policy: CompiledPolicy, request: Request) -> Decision:
+    """Decide one request. Pure: same policy and request, same answer; no I/O, no clock."""
+    actor = request.actor
+    plan = policy._plans.get((actor.kind, actor.name, request.purpose)) or policy.plan(
+        actor, request.purpose
+    )
+    if plan.denied is not None:
+        decision = plan.denied
+    else:
+        decision = _decide_with(plan, request, request.choices)
+    if request.collected_under is None or request.collected_under == policy.version:
+        return decision
+    return _under_collection_version(policy, request, decision)
+
+
+def decide_many(
+    policy: CompiledPolicy, request: Request, choices: Sequence[Choices]
+) -> list[Decision]:
+    """The same request for many subjects, one :class:`Choices` each, in order.
+
+    The plan and the category verdict are worked out once; each subject costs one test of
+    its choices against the plan's precomputed sets.
+    """
+    if request.collected_under not in (None, policy.version):
+        return [decide(policy, request._replace(choices=c)) for c in choices]
+    plan = policy.plan(request.actor, request.purpose)
+    if plan.denied is not None:
+        return [plan.denied] * len(choices)
+    assert plan.gate is not None
+    check = plan.gate.check
+    outcomes: dict[Reason | None, Decision] = {}
+    results: list[Decision] = []
+    append = results.append
+    for subject_choices in choices:
+        outcome = check(subject_choices)
+        decision = outcomes.get(outcome)
+        if decision is None:
+            decision = outcomes[outcome] = _decide_with(plan, request, subject_choices)
+        append(decision)
+    return results
+
+
+def _decide_with(plan: Plan, request: Request, choices: Choices) -> Decision:
+    assert plan.gate is not None
+    released, withheld, category_reasons = plan.categories(request.categories, request.points)
+    against = plan.gate.check(choices)
+    if against is None:
+        against = _request_condition(plan, request)
+    show_missing = _hidden_fields(plan, released, choices) if against is None else ()
+    cache_key = (request.categories, request.points, against, show_missing)
+    decision = plan._decisions.get(cache_key)
+    if decision is not None:
+        return decision
+    if show_missing:
+        released = released - {c for c, _ in show_missing}
+        withheld = withheld + show_missing
+    assert plan.grant_reason is not None
+    if against is not None:
+        decision = Decision(False, frozenset(), withheld, (plan.grant_reason, against))
+    else:
+        allowed = not withheld and bool(released)
+        reasons = (plan.grant_reason, *category_reasons, *plan.gate.consent_reasons)
+        if not released:
+            reasons += (
+                Reason(
+                    "nothing_released",
+                    "no requested category may be released",
+                    f"{plan.actor.kind}s.{plan.actor.name}",
+                ),
+            )
+        decision = Decision(
+            allowed, released, withheld, reasons, plan.obligations if released else ()
+        )
+    plan._decisions[cache_key] = decision
+    return decision
+
+
+def _request_condition(plan: Plan, request: Request) -> Reason | None:
+    name = plan.actor.name
+    if plan.legal_ref_required and not (request.legal_ref and request.legal_ref.strip()):
+        return Reason(
+            "legal_reference_missing",
+            f"disclosure to '{name}' needs a legal reference (a court order, a statute...)",
+            f"recipients.{name}.condition",
+        )
+    if plan.min_group_size is not None and (request.group_size or 0) < plan.min_group_size:
+        return Reason(
+            "group_too_small",
+            f"'{name}' receives aggregates of at least {plan.min_group_size} people only",
+            f"recipients.{name}.min_group_size",
+        )
+    return None
+
+
+def _hidden_fields(
+    plan: Plan, released: frozenset[str], choices: Choices
+) -> tuple[tuple[str, Reason], ...]:
+    """Categories a subject-election recipient gets only if the person chose to show them."""
+    recipient = plan.policy.policy.recipients.get(plan.actor.name)
+    if plan.actor.kind != "recipient" or recipient is None:
+        return ()
+    if recipient.condition is not Condition.subject_election:
+        return ()
+    return tuple(
+        (
+            category,
+            Reason(
+                "not_shown",
+                f"the person has not chosen to show '{category}'",
+                f"recipients.{plan.actor.name}.condition",
+            ),
+        )
+        for category in sorted(released)
+        if visibility_choice(category) not in choices.granted
+    )
+
+
+def _under_collection_version(
+    policy: CompiledPolicy, request: Request, current: Decision
+) -> Decision:
+    """Data keeps the limits of the version it was collected under, unless the person gave
+    express consent to the newer one."""
+    version = request.collected_under
+    assert version is not None
+    if not policy.policy.changes.material_change_needs_consent or (
+        version_choice(policy.version) in request.choices.granted
+    ):
+        return current
+    earlier = policy.history.get(version)
+    if earlier is None:
+        return _deny(
+            Reason(
+                "unknown_version",
+                f"the data was collected under policy version '{version}', which is not on record",
+                "version",
+            )
+        )
+    try:
+        then = decide(earlier, request._replace(collected_under=None))
+    except InputError as exc:
+        then = _deny(Reason("not_in_version", exc.message, f"version {version}"))
+    if then.allowed and current.allowed:
+        return current
+    released = current.released & then.released
+    withheld = dict(current.withheld)
+    for category, reason in then.withheld:
+        withheld.setdefault(category, reason)
+    note = Reason(
+        "collected_under_earlier_version",
+        f"collected under version '{version}', whose limits still apply",
+        "changes.material_change_needs_consent",
+    )
+    reasons = (*current.reasons, *(r for r in then.reasons if r not in current.reasons), note)
+    return Decision(False, released, tuple(withheld.items()), reasons)

@@ -1,0 +1,244 @@
+"""The policy file as typed models: what a person writes, reviews and diffs in git.
+
+One YAML file is one version of one organisation's policy. These models only check the shape
+of each part; the rules that span parts (a role granted a purpose nothing is collected for...)
+live in :mod:`pledge.policy.consistency`, and the fast form used by decisions in
+:mod:`pledge.policy.compiled`. ``docs/policy-reference.md`` documents every field, and a test
+keeps it in step with these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Key = Annotated[str, Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$", min_length=1)]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", min_length=1, max_length=64)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Organisation(_Part):
+    name: Text
+    postal_address: Text = Field(description="Printed in every marketing message.")
+    privacy_contact: Text = Field(description="Where people send requests and complaints.")
+    sender_domains: list[Text] = Field(
+        default_factory=list, description="Domains marketing mail may be sent from."
+    )
+
+
+class TermDef(_Part):
+    name: Text
+    description: str = ""
+
+
+class TaxonomyExtensions(_Part):
+    """Keys the organisation adds to fideslang's default taxonomy; each needs a known parent."""
+
+    data_categories: dict[Key, TermDef] = Field(default_factory=dict)
+    data_uses: dict[Key, TermDef] = Field(default_factory=dict)
+    data_subjects: dict[Key, TermDef] = Field(default_factory=dict)
+
+
+class Storage(StrEnum):
+    stored = "stored"
+    pass_through = "pass_through"  # noqa: S105 (a storage mode, not a secret)
+
+
+class CategoryHandling(_Part):
+    storage: Storage = Storage.stored
+    note: str = ""
+
+
+class Basis(StrEnum):
+    """What a purpose needs beyond the data having been collected for it."""
+
+    collection = "collection"
+    opt_in = "opt_in"
+    opt_out = "opt_out"
+    legal_obligation = "legal_obligation"
+
+
+class Channel(StrEnum):
+    email = "email"
+    sms = "sms"
+    phone = "phone"
+    post = "post"
+
+
+class Purpose(_Part):
+    basis: Basis
+    channel: Channel | None = Field(
+        default=None, description="Set for purposes that contact the person."
+    )
+    description: str = ""
+
+
+class FieldSpec(_Part):
+    category: Key
+    required: bool = False
+    shape: str | None = Field(
+        default=None, description="email, phone, text, date, integer; defaults from the category."
+    )
+    visibility_choice: bool = Field(
+        default=False, description="The person chooses whether others may see this field."
+    )
+
+
+class CollectionPoint(_Part):
+    description: str = ""
+    subjects: list[Key] = Field(default_factory=lambda: ["customer"])
+    fields: dict[Name, FieldSpec] = Field(min_length=1)
+    purposes: list[Key] = Field(min_length=1)
+    choices: list[Key] = Field(
+        default_factory=list, description="Opt-in/opt-out purposes offered as a choice here."
+    )
+    min_age: int | None = Field(default=None, ge=0, le=130)
+
+
+class Role(_Part):
+    description: str = ""
+    purposes: list[Key] = Field(min_length=1)
+    categories: list[Key] = Field(min_length=1)
+
+
+class RecipientKind(StrEnum):
+    processor = "processor"
+    partner = "partner"
+    advertiser = "advertiser"
+    legal_authority = "legal_authority"
+    successor = "successor"
+    public = "public"
+    community = "community"
+
+
+class Condition(StrEnum):
+    """What must hold, beyond purpose and category, before data reaches a recipient."""
+
+    none = "none"
+    consent = "consent"
+    legal_reference = "legal_reference"
+    aggregate = "aggregate"
+    subject_election = "subject_election"
+
+
+class Recipient(_Part):
+    kind: RecipientKind
+    description: str = ""
+    purposes: list[Key] = Field(min_length=1)
+    categories: list[Key] = Field(min_length=1)
+    condition: Condition = Condition.none
+    min_group_size: int | None = Field(default=None, ge=2)
+
+    @model_validator(mode="after")
+    def _group_size_for_aggregates(self) -> Recipient:
+        if (self.condition is Condition.aggregate) != (self.min_group_size is not None):
+            raise ValueError("min_group_size is set exactly when condition is 'aggregate'")
+        return self
+
+
+class MessageClass(StrEnum):
+    transactional = "transactional"
+    service = "service"
+    marketing = "marketing"
+    legal = "legal"
+
+
+class Communication(_Part):
+    message_class: MessageClass = Field(alias="class")
+    purpose: Key
+    description: str = ""
+    advertisement_notice: bool = Field(
+        default=False, description="Marketing only: say plainly that the message is an ad."
+    )
+
+
+class RetentionRule(_Part):
+    categories: list[Key] = Field(min_length=1)
+    days: int = Field(ge=0)
+    reason: str = ""
+
+
+class LegalHold(_Part):
+    """Data kept after an erasure request because the law requires it."""
+
+    categories: list[Key] = Field(min_length=1)
+    days: int = Field(ge=1)
+    reason: Text
+
+
+class Right(StrEnum):
+    access = "access"
+    export = "export"
+    rectify = "rectify"
+    erase = "erase"
+    deactivate = "deactivate"
+    object = "object"
+
+
+class Rights(_Part):
+    offered: list[Right] = Field(min_length=1)
+    response_days: int = Field(ge=1, le=365)
+
+
+class CookieLifetime(StrEnum):
+    session = "session"
+    persistent = "persistent"
+
+
+class CookieCategory(StrEnum):
+    essential = "essential"
+    preferences = "preferences"
+    analytics = "analytics"
+    advertising = "advertising"
+
+
+class Cookie(_Part):
+    name: Text
+    lifetime: CookieLifetime
+    category: CookieCategory
+    days: int | None = Field(default=None, ge=1)
+    provider: str = "first_party"
+    description: str = ""
+
+
+class Changes(_Part):
+    notice_days: int = Field(ge=0)
+    material_change_needs_consent: bool = Field(
+        default=True,
+        description="Data collected under an older version keeps that version's limits "
+        "unless the person consents to the new one.",
+    )
+
+
+class Policy(_Part):
+    """One version of one organisation's privacy policy."""
+
+    pledge: Literal[1] = Field(description="Policy file format version; 1 today.")
+    organisation: Organisation
+    version: Text
+    effective: dt.date
+    taxonomy: TaxonomyExtensions = Field(default_factory=TaxonomyExtensions)
+    categories: dict[Key, CategoryHandling] = Field(default_factory=dict)
+    purposes: dict[Key, Purpose] = Field(min_length=1)
+    collection_points: dict[Name, CollectionPoint] = Field(min_length=1)
+    roles: dict[Name, Role] = Field(default_factory=dict)
+    recipients: dict[Name, Recipient] = Field(default_factory=dict)
+    communications: dict[Name, Communication] = Field(default_factory=dict)
+    retention: list[RetentionRule] = Field(default_factory=list)
+    legal_holds: list[LegalHold] = Field(default_factory=list)
+    rights: Rights
+    cookies: list[Cookie] = Field(default_factory=list)
+    changes: Changes
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        """An unquoted ``2016-05-14`` arrives from YAML as a date; a version is its text."""
+        return value.isoformat() if isinstance(value, dt.date) else value
