@@ -1,0 +1,68 @@
+"""Where Pledge keeps things and which policy it enforces, from the environment (``PLEDGE_*``)
+or a TOML file. The defaults are the embedded setup: a SQLite file and a local key file in
+``./pledge-data``, so ``pledge demo`` runs with nothing else installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pledge.errors import InputError
+from pledge.store.database import sqlite_url
+from pledge.store.keys import EnvKeyProvider, KeyProvider, LocalKeyFileProvider
+
+if TYPE_CHECKING:
+    from pledge.store.vault import Vault
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLEDGE_", extra="forbid")
+
+    data_dir: Path = Field(default=Path("pledge-data"), description="Embedded-default home.")
+    database_url: str | None = Field(default=None, description="Default: SQLite in data_dir.")
+    policy: Path | None = Field(default=None, description="The policy file to enforce.")
+    master_key_source: str = Field(
+        default="file", description="'file' (data_dir/master.key) or 'env' (PLEDGE_MASTER_KEY)."
+    )
+
+    def url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir / "pledge.sqlite3")
+
+    def key_provider(self) -> KeyProvider:
+        if self.master_key_source == "env":
+            return EnvKeyProvider()
+        if self.master_key_source == "file":
+            return LocalKeyFileProvider(self.data_dir / "master.key")
+        raise InputError(
+            f"PLEDGE_MASTER_KEY_SOURCE must be 'file' or 'env', not '{self.master_key_source}'"
+        )
+
+    def policy_file(self) -> Path:
+        if self.policy is None:
+            raise InputError("no policy given: set PLEDGE_POLICY or pass --policy FILE")
+        return self.policy
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit values (CLI options) taking precedence."""
+    try:
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return Settings.model_validate(given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"setting '{where}': {first['msg']}") from None
+
+
+def open_vault(settings: Settings) -> Vault:
+    """The vault these settings describe, with the policy they name activated."""
+    from pledge.policy.loader import read_policy_text
+    from pledge.store.vault import Vault
+
+    path = settings.policy_file()
+    return Vault.open(
+        settings.url(), settings.key_provider(), read_policy_text(path), policy_file=str(path)
+    )

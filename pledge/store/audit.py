@@ -1,0 +1,260 @@
+"""The audit log: every use of personal data leaves an entry, and nobody can quietly change one.
+
+Entries are the leaves of an RFC 6962 Merkle tree. Each transaction that appends entries also
+writes a checkpoint (size, root, time) signed with the log's Ed25519 key, so an auditor holding
+a checkpoint can check that a given entry is in the log (inclusion proof) and that the log only
+grew since (consistency proof). Each entry also carries its predecessor's leaf hash, which lets
+``verify`` name the first entry that was altered, removed or reordered rather than only say
+that the root is wrong.
+
+Entries name subjects by a keyed pseudonym and hold no personal values. The append runs inside
+the caller's transaction: if it fails, the operation it records fails with it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from pledge.errors import AuditWriteError, NotFoundError
+from pledge.store import merkle
+from pledge.store.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from pledge.store.schema import audit_checkpoints, audit_entries, audit_head
+
+HASH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What happened, before it gets its place in the log."""
+
+    action: str
+    actor: str
+    subject_ref: str | None = None
+    purpose: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    kind: str  # altered | removed | reordered | unsigned | truncated | bad_signature
+    message: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    checkpoint: Checkpoint | None
+    problem: Problem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def encode(seq: int, at: str, prev: bytes, record: Record) -> bytes:
+    """Canonical bytes of an entry: the same record always hashes the same."""
+    body = {
+        "seq": seq,
+        "at": at,
+        "prev": prev.hex(),
+        "action": record.action,
+        "actor": record.actor,
+        "subject": record.subject_ref,
+        "purpose": record.purpose,
+        "detail": record.detail,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+class AuditLog:
+    def __init__(self, signing_key: Ed25519PrivateKey, clock: Callable[[], str]) -> None:
+        self._signing_key = signing_key
+        self.public_key: Ed25519PublicKey = signing_key.public_key()
+        self._clock = clock
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def append(self, connection: Connection, records: Sequence[Record]) -> list[int]:
+        """Append ``records`` and sign a new checkpoint, inside the caller's transaction."""
+        try:
+            return self._append(connection, records)
+        except SQLAlchemyError as exc:
+            raise AuditWriteError(
+                "the audit log could not be written, so the operation was not carried out "
+                f"({type(getattr(exc, 'orig', None) or exc).__name__})"
+            ) from None
+
+    def _append(self, connection: Connection, records: Sequence[Record]) -> list[int]:
+        head = connection.execute(
+            select(audit_head).where(audit_head.c.id == 1).with_for_update()
+        ).first()
+        tree, prev = merkle.TreeBuilder(), b""
+        if head is not None:
+            tree = merkle.TreeBuilder.restore(head.size, _split(head.frontier))
+            prev = head.last_leaf
+        at = self._clock()
+        rows, seqs = [], []
+        for record in records:
+            seq = tree.size
+            entry = encode(seq, at, prev, record)
+            prev = merkle.leaf_hash(entry)
+            tree.append(prev)
+            rows.append(
+                {"seq": seq, "subject_ref": record.subject_ref, "entry": entry, "leaf_hash": prev}
+            )
+            seqs.append(seq)
+        connection.execute(insert(audit_entries), rows)
+        state = {"size": tree.size, "frontier": b"".join(tree.subtrees), "last_leaf": prev}
+        if head is None:
+            connection.execute(insert(audit_head).values(id=1, **state))
+        else:
+            connection.execute(update(audit_head).where(audit_head.c.id == 1).values(**state))
+        checkpoint = sign_checkpoint(self._signing_key, tree.size, tree.root(), at)
+        connection.execute(
+            insert(audit_checkpoints).values(
+                size=checkpoint.size,
+                root=checkpoint.root,
+                timestamp=checkpoint.timestamp,
+                signature=checkpoint.signature,
+            )
+        )
+        return seqs
+
+    # --- reading and checking -----------------------------------------------------------------
+
+    def latest_checkpoint(self, engine: Engine) -> Checkpoint | None:
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(audit_checkpoints).order_by(audit_checkpoints.c.size.desc()).limit(1)
+            ).first()
+        return None if row is None else Checkpoint(row.size, row.root, row.timestamp, row.signature)
+
+    def verify(self, engine: Engine) -> Verification:
+        """Recompute the log from its entries and check it against every checkpoint; the
+        latest checkpoint's signature vouches for all of them."""
+        latest = self.latest_checkpoint(engine)
+        with engine.connect() as connection:
+            sizes = dict(
+                connection.execute(select(audit_checkpoints.c.size, audit_checkpoints.c.root)).all()
+            )
+            rows = connection.execute(
+                select(audit_entries.c.seq, audit_entries.c.entry, audit_entries.c.leaf_hash)
+                .order_by(audit_entries.c.seq)
+                .execution_options(yield_per=5000)
+            )
+            problem, count = _walk(rows, sizes)
+        if problem is None and latest is not None:
+            if not verify_checkpoint(self.public_key, latest):
+                problem = Problem(
+                    latest.size,
+                    "bad_signature",
+                    f"the checkpoint at size {latest.size} has a bad signature",
+                )
+            elif count < latest.size:
+                problem = Problem(
+                    count, "truncated", f"entries {count} to {latest.size - 1} were removed"
+                )
+            elif count > latest.size:
+                problem = Problem(
+                    latest.size,
+                    "unsigned",
+                    f"entries from {latest.size} on are not covered by any "
+                    "checkpoint (added outside Pledge?)",
+                )
+        elif problem is None and count:
+            problem = Problem(0, "unsigned", "the log has entries but no checkpoint")
+        return Verification(count, latest, problem)
+
+    def leaf_hashes(self, engine: Engine, size: int | None = None) -> list[bytes]:
+        query = select(audit_entries.c.leaf_hash).order_by(audit_entries.c.seq)
+        if size is not None:
+            query = query.where(audit_entries.c.seq < size)
+        with engine.connect() as connection:
+            return list(connection.execute(query).scalars())
+
+    def entry(self, engine: Engine, seq: int) -> dict[str, Any]:
+        with engine.connect() as connection:
+            raw = connection.execute(
+                select(audit_entries.c.entry).where(audit_entries.c.seq == seq)
+            ).scalar()
+        if raw is None:
+            raise NotFoundError(f"no audit entry {seq}")
+        decoded: dict[str, Any] = json.loads(raw)
+        return decoded
+
+    def prove(self, engine: Engine, seq: int) -> dict[str, Any]:
+        """An inclusion proof of entry ``seq`` against the latest checkpoint."""
+        checkpoint = self.latest_checkpoint(engine)
+        if checkpoint is None or seq >= checkpoint.size or seq < 0:
+            raise NotFoundError(f"audit entry {seq} is not covered by a checkpoint")
+        leaves = self.leaf_hashes(engine, checkpoint.size)
+        entry = self.entry(engine, seq)
+        return {
+            "entry": entry,
+            "leaf_index": seq,
+            "leaf_hash": leaves[seq].hex(),
+            "tree_size": checkpoint.size,
+            "root": checkpoint.root.hex(),
+            "checkpoint_timestamp": checkpoint.timestamp,
+            "checkpoint_signature": checkpoint.signature.hex(),
+            "proof": [h.hex() for h in merkle.inclusion_proof(leaves, seq)],
+        }
+
+    def entries_for(self, engine: Engine, subject_ref: str) -> list[dict[str, Any]]:
+        with engine.connect() as connection:
+            raws = connection.execute(
+                select(audit_entries.c.entry)
+                .where(audit_entries.c.subject_ref == subject_ref)
+                .order_by(audit_entries.c.seq)
+            ).scalars()
+            return [json.loads(raw) for raw in raws]
+
+
+def _split(frontier: bytes) -> list[bytes]:
+    return [frontier[i : i + HASH] for i in range(0, len(frontier), HASH)]
+
+
+def _walk(rows: Iterator[Any], checkpoint_roots: dict[int, bytes]) -> tuple[Problem | None, int]:
+    """Check entries in order: contiguous, self-consistent, chained, and matching each
+    checkpoint root on the way. Returns the first problem and the number of entries read."""
+    tree = merkle.TreeBuilder()
+    prev = b""
+    expected = 0
+    for seq, entry, stored_leaf in rows:
+        if seq != expected:
+            return Problem(expected, "removed", f"entry {expected} is missing"), expected
+        leaf = merkle.leaf_hash(entry)
+        try:
+            body = json.loads(entry)
+        except ValueError:
+            return Problem(seq, "altered", f"entry {seq} is not a valid entry"), seq
+        if body.get("seq") != seq:
+            return Problem(
+                seq, "reordered", f"entry {seq} holds the content of entry {body.get('seq')}"
+            ), seq
+        if leaf != stored_leaf:
+            return Problem(seq, "altered", f"entry {seq} was altered"), seq
+        if body.get("prev") != prev.hex():
+            bad = seq - 1
+            return Problem(
+                bad, "altered", f"entry {bad} was altered (entry {seq} no longer links to it)"
+            ), seq
+        prev = leaf
+        tree.append(leaf)
+        expected += 1
+        root = checkpoint_roots.get(tree.size)
+        if root is not None and root != tree.root():
+            return Problem(
+                seq,
+                "altered",
+                f"entries up to {seq} do not match the checkpoint at size {tree.size}",
+            ), expected
+    return None, expected

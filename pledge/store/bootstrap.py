@@ -1,0 +1,79 @@
+"""First start and every start: the store's own keys and the policy versions it has seen.
+
+Three secrets live in ``meta``, each wrapped by the master key: a check value (so a wrong
+master key is refused at start-up, not discovered as garbage later), the blind-index key, and
+the audit log's Ed25519 signing key. Policy versions are recorded with their text: data keeps
+the limits of the version it was collected under, so every version ever active must stay
+readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from sqlalchemy import Connection, Engine, insert, select
+
+from pledge.errors import PolicyError
+from pledge.policy import CompiledPolicy, load_policy_text
+from pledge.store.keys import KeyProvider
+from pledge.store.schema import meta, policy_versions
+
+_CHECK = b"pledge-master-key-check/v1"
+
+
+@dataclass(frozen=True)
+class StoreSecrets:
+    index_key: bytes
+    signing_key: Ed25519PrivateKey
+
+
+def _secret(connection: Connection, keys: KeyProvider, name: str, make: bytes) -> bytes:
+    wrapped = connection.execute(select(meta.c.value).where(meta.c.key == name)).scalar()
+    if wrapped is None:
+        connection.execute(insert(meta).values(key=name, value=keys.wrap(make)))
+        return make
+    return keys.unwrap(wrapped)
+
+
+def load_secrets(engine: Engine, keys: KeyProvider) -> StoreSecrets:
+    """Create the store's secrets on first start; unwrap them (checking the key) after."""
+    with engine.begin() as connection:
+        _secret(connection, keys, "master_key_check", _CHECK)
+        index_key = _secret(connection, keys, "blind_index_key", os.urandom(32))
+        fresh = Ed25519PrivateKey.generate().private_bytes(
+            Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+        )
+        signing = _secret(connection, keys, "audit_signing_key", fresh)
+    return StoreSecrets(index_key, Ed25519PrivateKey.from_private_bytes(signing))
+
+
+def activate_policy(engine: Engine, text: str, file: str, now: dt.datetime) -> CompiledPolicy:
+    """Compile ``text`` with every earlier recorded version as its history, and record it."""
+    with engine.begin() as connection:
+        recorded = dict(
+            connection.execute(select(policy_versions.c.version, policy_versions.c.text)).all()
+        )
+        history = [
+            load_policy_text(old_text, file=f"<recorded policy {version}>")
+            for version, old_text in recorded.items()
+        ]
+        compiled = load_policy_text(text, file=file, history=history)
+        known = recorded.get(compiled.version)
+        if known is None:
+            connection.execute(
+                insert(policy_versions).values(
+                    version=compiled.version, text=text, activated_at=now
+                )
+            )
+        elif known != text:
+            raise PolicyError(
+                f"version '{compiled.version}' is already recorded with different text; "
+                "a changed policy needs a new version",
+                file=file,
+                path="version",
+            )
+    return compiled

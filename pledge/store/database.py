@@ -1,0 +1,96 @@
+"""Opening the database: SQLite (WAL) by default, PostgreSQL through a URL; schema by Alembic.
+
+The same code serves both. SQLite gets the pragmas that make each commit durable and let
+readers run beside the one writer; PostgreSQL needs nothing special.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from pledge.errors import InputError, PledgeError
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def sqlite_url(path: str | Path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` with the schema brought up to date."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError(
+            "the database URL is malformed; expected e.g. sqlite:///path/pledge.sqlite3 or "
+            "postgresql+psycopg://user@host/db"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(parsed.database)
+    elif parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8)
+    else:
+        raise InputError(
+            f"unsupported database '{parsed.get_backend_name()}'; use sqlite or postgresql"
+        )
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        raise PledgeError(
+            f"cannot open the database at {parsed.render_as_string(hide_password=True)}: {exc.orig}"
+        ) from None
+    return engine
+
+
+def _sqlite_engine(database: str | None) -> Engine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite:///{database}",
+        poolclass=NullPool if not database or database == ":memory:" else None,
+        connect_args={"timeout": 30, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's BEGIN reach SQLite so transactions are real (see SQLAlchemy's
+        # "serializable isolation / savepoints" recipe for pysqlite).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: two writers never deadlock on an upgrade.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("subjects")

@@ -1,0 +1,188 @@
+"""The disclosure ledger: personal data leaves only to a recipient the policy names, for its
+purpose, under its condition, and every disclosure is recorded where the subject can see it.
+
+Aggregate-only recipients (statistics shared "without personal information") get a count, and
+only when the group reaches the policy's minimum size; no row per subject is released.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+
+from pledge.errors import DeniedError, InputError
+from pledge.policy import Actor, Reason
+from pledge.policy.model import Condition
+from pledge.policy.taxonomy import covers
+from pledge.store.audit import Record
+from pledge.store.schema import disclosures
+
+if TYPE_CHECKING:
+    from pledge.store.vault import Vault
+
+
+@dataclass(frozen=True)
+class Disclosed:
+    recipient: str
+    purpose: str
+    released: dict[str, dict[str, str]] = field(default_factory=dict)
+    refused: dict[str, Reason] = field(default_factory=dict)
+    aggregate: dict[str, int] | None = None
+
+
+def disclose(
+    vault: Vault,
+    subject_ids: list[str],
+    recipient: str,
+    purpose: str,
+    categories: list[str],
+    *,
+    legal_ref: str | None = None,
+) -> Disclosed:
+    """Hand the allowed part of each subject's data to ``recipient``, and record it."""
+    spec = vault.policy.policy.recipients.get(recipient)
+    if spec is None:
+        raise InputError(f"the policy names no recipient '{recipient}'", recipient=recipient)
+    if not subject_ids:
+        raise InputError("name at least one subject to disclose")
+    if spec.condition is Condition.aggregate:
+        return _aggregate(vault, subject_ids, recipient, purpose, categories, spec.min_group_size)
+    actor = Actor.recipient(recipient)
+    now = vault.clock()
+    result = Disclosed(recipient, purpose)
+    with vault.engine.begin() as connection:
+        for subject in subject_ids:
+            row = vault._subject_row(connection, subject, lock=True)
+            rows = [
+                r
+                for r in vault._rows(connection, subject)
+                if any(covers(c, r.category) for c in categories)
+            ]
+            released, withheld, decisions = vault.decide_for(
+                connection, subject, actor, purpose, rows, legal_ref=legal_ref
+            )
+            ref = vault.subject_ref(subject)
+            if not released:
+                reason = next((d.denial for d in decisions if d.denial), None) or Reason(
+                    "no_data", "the subject has no data in those categories", "collection_points"
+                )
+                result.refused[subject] = reason
+                vault._record(
+                    connection,
+                    Record(
+                        action="disclosure_refused",
+                        actor=str(actor),
+                        subject_ref=ref,
+                        purpose=purpose,
+                        detail={"reason": reason.code, "ref": reason.ref},
+                    ),
+                )
+                continue
+            released_categories = sorted({r.category for r in released})
+            seq = vault._record(
+                connection,
+                Record(
+                    action="disclose",
+                    actor=str(actor),
+                    subject_ref=ref,
+                    purpose=purpose,
+                    detail={
+                        "categories": released_categories,
+                        "legal_ref": legal_ref,
+                        "withheld": {f: r.code for f, r in sorted(withheld.items())},
+                    },
+                ),
+            )[0]
+            connection.execute(
+                insert(disclosures).values(
+                    subject_id=subject,
+                    disclosure_id=uuid.uuid4().hex,
+                    recipient=recipient,
+                    purpose=purpose,
+                    categories=released_categories,
+                    legal_ref=legal_ref,
+                    policy_version=vault.policy.version,
+                    at=now,
+                    audit_seq=seq,
+                )
+            )
+            cipher = vault.cipher(row)
+            result.released[subject] = {r.field: vault._open(cipher, subject, r) for r in released}
+    return result
+
+
+def _aggregate(
+    vault: Vault,
+    subject_ids: list[str],
+    recipient: str,
+    purpose: str,
+    categories: list[str],
+    min_size: int | None,
+) -> Disclosed:
+    """Count the subjects who have data in each category; release counts only."""
+    actor = Actor.recipient(recipient)
+    counts: dict[str, int] = dict.fromkeys(categories, 0)
+    with vault.engine.begin() as connection:
+        for subject in subject_ids:
+            vault._subject_row(connection, subject)
+            rows = [
+                r
+                for r in vault._rows(connection, subject)
+                if any(covers(c, r.category) for c in categories)
+            ]
+            released, _, _ = vault.decide_for(
+                connection, subject, actor, purpose, rows, group_size=len(subject_ids)
+            )
+            for category in categories:
+                if any(covers(category, r.category) for r in released):
+                    counts[category] += 1
+        smallest = min(counts.values())
+        if min_size is not None and smallest < min_size:
+            vault._record(
+                connection,
+                Record(
+                    action="disclosure_refused",
+                    actor=str(actor),
+                    purpose=purpose,
+                    detail={"reason": "group_too_small", "group": smallest},
+                ),
+            )
+            raise DeniedError(
+                f"'{recipient}' receives aggregates of at least {min_size} people only; "
+                f"this group has {smallest}",
+                recipient=recipient,
+            )
+        vault._record(
+            connection,
+            Record(
+                action="disclose_aggregate",
+                actor=str(actor),
+                purpose=purpose,
+                detail={"counts": counts},
+            ),
+        )
+    return Disclosed(recipient, purpose, aggregate=counts)
+
+
+def listing(vault: Vault, subject: str) -> list[dict[str, Any]]:
+    """The subject's disclosures, newest last: who received what, why, when."""
+    with vault.engine.connect() as connection:
+        vault._subject_row(connection, subject)
+        return [
+            {
+                "recipient": d.recipient,
+                "purpose": d.purpose,
+                "categories": d.categories,
+                "legal_ref": d.legal_ref,
+                "at": d.at.isoformat(),
+                "audit_entry": d.audit_seq,
+            }
+            for d in connection.execute(
+                select(disclosures)
+                .where(disclosures.c.subject_id == subject)
+                .order_by(disclosures.c.at)
+            )
+        ]

@@ -1,0 +1,106 @@
+"""Retention: delete what the policy no longer lets us keep, and say what went (not the values).
+
+Two things end: values past their category's retention period, and legal holds of erased
+subjects past their end, after which the subject's key is destroyed too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select, update
+
+from pledge.policy.taxonomy import covers
+from pledge.store.audit import Record
+from pledge.store.rights import hold_days
+from pledge.store.schema import personal_values, subjects
+
+if TYPE_CHECKING:
+    from pledge.store.vault import Vault
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    deleted: dict[str, int]  # category -> values deleted
+    subjects: int
+    keys_destroyed: int
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
+def _expired(
+    vault: Vault, category: str, collected_at: dt.datetime, status: str, now: dt.datetime
+) -> bool:
+    age = now - _aware(collected_at)
+    if status == "deactivated":
+        days = hold_days(vault, category)
+        return days is None or age > dt.timedelta(days=days)
+    limits = [
+        r.days
+        for r in vault.policy.policy.retention
+        if any(covers(c, category) for c in r.categories)
+    ]
+    return bool(limits) and age > dt.timedelta(days=min(limits))
+
+
+def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
+    now = vault.clock()
+    deleted: dict[str, int] = defaultdict(int)
+    touched = shredded = 0
+    with vault.engine.begin() as connection:
+        rows = connection.execute(
+            select(
+                personal_values.c.subject_id,
+                personal_values.c.point,
+                personal_values.c.field,
+                personal_values.c.category,
+                personal_values.c.collected_at,
+                subjects.c.status,
+            ).join(subjects, subjects.c.subject_id == personal_values.c.subject_id)
+        ).all()
+        by_subject: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        status_of: dict[str, str] = {}
+        for r in rows:
+            status_of[r.subject_id] = r.status
+            if _expired(vault, r.category, r.collected_at, r.status, now):
+                by_subject[r.subject_id].append((r.point, r.field, r.category))
+        for subject, gone in by_subject.items():
+            for point, field, category in gone:
+                connection.execute(
+                    delete(personal_values).where(
+                        personal_values.c.subject_id == subject,
+                        personal_values.c.point == point,
+                        personal_values.c.field == field,
+                    )
+                )
+                deleted[category] += 1
+            left = connection.execute(
+                select(personal_values.c.field).where(personal_values.c.subject_id == subject)
+            ).first()
+            destroy = left is None and status_of[subject] == "deactivated"
+            if destroy:
+                connection.execute(
+                    update(subjects)
+                    .where(subjects.c.subject_id == subject)
+                    .values(wrapped_key=None, status="erased", status_at=now)
+                )
+                shredded += 1
+            touched += 1
+            vault._record(
+                connection,
+                Record(
+                    action="retention_delete",
+                    actor=actor,
+                    subject_ref=vault.subject_ref(subject),
+                    detail={
+                        "fields": sorted(f"{p}.{f}" for p, f, _ in gone),
+                        "key_destroyed": destroy,
+                    },
+                ),
+            )
+    return RetentionReport(dict(deleted), touched, shredded)

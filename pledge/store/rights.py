@@ -1,0 +1,210 @@
+"""The data subject's rights: see and export everything, correct it, erase it.
+
+Erasure is crypto-shredding: the subject's data key is destroyed first, so every ciphertext of
+theirs (in the database, its backups and its replicas) becomes unreadable at once; then the
+rows go. Values the policy must keep for the law (``legal_holds``) stay, under the same key,
+until their hold ends; ``pledge retention run`` then finishes the job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select, update
+
+from pledge.errors import NotFoundError
+from pledge.policy.taxonomy import covers
+from pledge.store import consents as consent_ledger
+from pledge.store.audit import Record
+from pledge.store.schema import (
+    consent_state,
+    disclosures,
+    personal_values,
+    subject_lookup,
+    subjects,
+)
+from pledge.store.shapes import check_value, shape_of
+
+if TYPE_CHECKING:
+    from pledge.store.vault import Vault
+
+
+@dataclass(frozen=True)
+class Erasure:
+    subject: str
+    deleted_fields: tuple[str, ...]
+    held_fields: tuple[str, ...]
+    held_until: dt.datetime | None
+    key_destroyed: bool
+
+
+def export(vault: Vault, subject: str, *, actor: str = "subject") -> dict[str, Any]:
+    """Everything Pledge holds about the subject, readable, as the right of access requires."""
+    with vault.engine.begin() as connection:
+        row = vault._subject_row(connection, subject)
+        rows = vault._rows(connection, subject)
+        events = consent_ledger.history(connection, subject)
+        shared = connection.execute(
+            select(disclosures)
+            .where(disclosures.c.subject_id == subject)
+            .order_by(disclosures.c.at)
+        ).all()
+        vault._record(
+            connection,
+            Record(
+                action="export",
+                actor=actor,
+                subject_ref=vault.subject_ref(subject),
+                detail={"fields": sorted(f"{r.point}.{r.field}" for r in rows)},
+            ),
+        )
+    cipher = vault.cipher(row)
+    return {
+        "subject": subject,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+        "data": [
+            {
+                "point": r.point,
+                "field": r.field,
+                "category": r.category,
+                "value": vault._open(cipher, subject, r),
+                "collected_at": r.collected_at.isoformat(),
+                "policy_version": r.policy_version,
+            }
+            for r in rows
+        ],
+        "choices": [
+            {
+                "choice": e.choice,
+                "granted": e.granted,
+                "source": e.source,
+                "at": e.at.isoformat(),
+                "policy_version": e.policy_version,
+            }
+            for e in events
+        ],
+        "disclosures": [
+            {
+                "recipient": d.recipient,
+                "purpose": d.purpose,
+                "categories": d.categories,
+                "legal_ref": d.legal_ref,
+                "at": d.at.isoformat(),
+            }
+            for d in shared
+        ],
+        "audit_ref": vault.subject_ref(subject),
+    }
+
+
+def rectify(
+    vault: Vault, subject: str, field: str, value: str, *, actor: str = "subject"
+) -> list[str]:
+    """Correct ``field`` wherever it was collected; the new value is checked like at collection."""
+    points = vault.policy.policy.collection_points
+    with vault.engine.begin() as connection:
+        row = vault._subject_row(connection, subject, lock=True)
+        rows = [r for r in vault._rows(connection, subject) if r.field == field]
+        if not rows:
+            raise NotFoundError(f"subject '{subject}' has no field '{field}'", field=field)
+        cipher = vault.cipher(row)
+        changed = []
+        for r in rows:
+            spec = points[r.point].fields[field] if r.point in points else None
+            shape = shape_of(r.category, spec.shape if spec else None)
+            clean = check_value(r.point, field, shape, value)
+            connection.execute(
+                update(personal_values)
+                .where(
+                    personal_values.c.subject_id == subject,
+                    personal_values.c.point == r.point,
+                    personal_values.c.field == field,
+                )
+                .values(
+                    ciphertext=cipher.encrypt(clean.encode(), vault._aad(subject, r.point, field))
+                )
+            )
+            changed.append(f"{r.point}.{field}")
+        vault._record(
+            connection,
+            Record(
+                action="rectify",
+                actor=actor,
+                subject_ref=vault.subject_ref(subject),
+                detail={"fields": changed},
+            ),
+        )
+    return changed
+
+
+def hold_days(vault: Vault, category: str) -> int | None:
+    days = [
+        h.days
+        for h in vault.policy.policy.legal_holds
+        if any(covers(c, category) for c in h.categories)
+    ]
+    return max(days) if days else None
+
+
+def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:
+    """Erase the subject: destroy the key unless the law holds some values, delete the rest."""
+    now = vault.clock()
+    with vault.engine.begin() as connection:
+        vault._subject_row(connection, subject, lock=True)
+        rows = vault._rows(connection, subject)
+        held, gone, until = [], [], None
+        for r in rows:
+            days = hold_days(vault, r.category)
+            if days is None:
+                gone.append(r)
+                continue
+            held.append(r)
+            end = r.collected_at.replace(tzinfo=r.collected_at.tzinfo or dt.UTC) + dt.timedelta(
+                days=days
+            )
+            until = end if until is None else max(until, end)
+        for r in gone:
+            connection.execute(
+                delete(personal_values).where(
+                    personal_values.c.subject_id == subject,
+                    personal_values.c.point == r.point,
+                    personal_values.c.field == r.field,
+                )
+            )
+        connection.execute(delete(subject_lookup).where(subject_lookup.c.subject_id == subject))
+        connection.execute(delete(consent_state).where(consent_state.c.subject_id == subject))
+        destroy = not held
+        values: dict[str, Any] = {
+            "status": "erased" if destroy else "deactivated",
+            "status_at": now,
+        }
+        if destroy:
+            values["wrapped_key"] = None
+        connection.execute(
+            update(subjects).where(subjects.c.subject_id == subject).values(**values)
+        )
+        erasure = Erasure(
+            subject,
+            tuple(sorted(f"{r.point}.{r.field}" for r in gone)),
+            tuple(sorted(f"{r.point}.{r.field}" for r in held)),
+            until,
+            destroy,
+        )
+        vault._record(
+            connection,
+            Record(
+                action="erase",
+                actor=actor,
+                subject_ref=vault.subject_ref(subject),
+                detail={
+                    "deleted": list(erasure.deleted_fields),
+                    "held": list(erasure.held_fields),
+                    "held_until": until.isoformat() if until else None,
+                    "key_destroyed": destroy,
+                },
+            ),
+        )
+    return erasure

@@ -1,0 +1,144 @@
+"""The tables. Every per-subject table leads its primary key with ``subject_id``, so a
+distributed PostgreSQL (Citus and the like) can shard them all by subject and keep one
+person's rows together. ``subject_lookup``, the audit log and ``meta`` are global.
+
+No column holds a personal value in clear: values are AES-GCM ciphertexts under the subject's
+data key, lookups go through keyed blind-index tokens, and the audit log names subjects by a
+keyed pseudonym.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("version", String(128), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("activated_at", DateTime(timezone=True), nullable=False),
+)
+
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("subject_id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("policy_version", String(128), nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=True),  # NULL once crypto-shredded
+    Column("status", String(16), nullable=False),  # active | deactivated | erased
+    Column("status_at", DateTime(timezone=True), nullable=True),
+)
+
+subject_lookup = Table(
+    "subject_lookup",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("subject_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Index("ix_subject_lookup_subject", "subject_id"),
+)
+
+personal_values = Table(
+    "personal_values",
+    metadata,
+    Column("subject_id", String(32), nullable=False),
+    Column("point", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("category", String(128), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("policy_version", String(128), nullable=False),
+    Column("collected_at", DateTime(timezone=True), nullable=False),
+    Column("visible", Boolean, nullable=False, default=False),
+    PrimaryKeyConstraint("subject_id", "point", "field"),
+    ForeignKeyConstraint(["subject_id"], ["subjects.subject_id"], ondelete="CASCADE"),
+)
+
+consent_events = Table(
+    "consent_events",
+    metadata,
+    Column("subject_id", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("choice", String(160), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("policy_version", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("subject_id", "seq"),
+)
+
+consent_state = Table(
+    "consent_state",
+    metadata,
+    Column("subject_id", String(32), nullable=False),
+    Column("choice", String(160), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("seq", Integer, nullable=False),
+    PrimaryKeyConstraint("subject_id", "choice"),
+)
+
+disclosures = Table(
+    "disclosures",
+    metadata,
+    Column("subject_id", String(32), nullable=False),
+    Column("disclosure_id", String(32), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("purpose", String(128), nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("legal_ref", String(512), nullable=True),
+    Column("policy_version", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+    PrimaryKeyConstraint("subject_id", "disclosure_id"),
+)
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("subject_ref", String(64), nullable=True),
+    Column("entry", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary, nullable=False),
+    Index("ix_audit_subject", "subject_ref"),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", Integer, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary, nullable=False),
+    Column("timestamp", String(40), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", Integer, nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+    Column("last_leaf", LargeBinary, nullable=False),
+)
