@@ -5,7 +5,7 @@ or a TOML file. The defaults are the embedded setup: a SQLite file and a local k
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,8 +49,8 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit values (CLI options) taking precedence."""
     try:
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return Settings.model_validate(given)
+        given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+        return Settings(**given)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
