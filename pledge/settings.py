@@ -35,15 +35,11 @@ class Settings(BaseSettings):
         if self.master_key_source == "env":
             return EnvKeyProvider()
         if self.master_key_source == "file":
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             return LocalKeyFileProvider(self.data_dir / "master.key")
         raise InputError(
             f"PLEDGE_MASTER_KEY_SOURCE must be 'file' or 'env', not '{self.master_key_source}'"
         )
-
-    def policy_file(self) -> Path:
-        if self.policy is None:
-            raise InputError("no policy given: set PLEDGE_POLICY or pass --policy FILE")
-        return self.policy
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -58,11 +54,11 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def open_vault(settings: Settings) -> Vault:
-    """The vault these settings describe, with the policy they name activated."""
+    """The vault these settings describe, enforcing the policy they name (or, when they name
+    none, the one last activated in that store)."""
     from pledge.policy.loader import read_policy_text
     from pledge.store.vault import Vault
 
-    path = settings.policy_file()
-    return Vault.open(
-        settings.url(), settings.key_provider(), read_policy_text(path), policy_file=str(path)
-    )
+    path = settings.policy
+    text = None if path is None else read_policy_text(path)
+    return Vault.open(settings.url(), settings.key_provider(), text, policy_file=str(path))

@@ -77,3 +77,12 @@ def activate_policy(engine: Engine, text: str, file: str, now: dt.datetime) -> C
                 path="version",
             )
     return compiled
+
+
+def latest_policy(engine: Engine) -> str | None:
+    """The text of the most recently activated policy, for commands run without --policy."""
+    with engine.connect() as connection:
+        text: str | None = connection.execute(
+            select(policy_versions.c.text).order_by(policy_versions.c.activated_at.desc()).limit(1)
+        ).scalar()
+    return text

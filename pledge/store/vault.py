@@ -42,7 +42,7 @@ from pledge.policy.taxonomy import covers
 from pledge.store import consents as consent_ledger
 from pledge.store import disclosure, retention, rights
 from pledge.store.audit import AuditLog, Record
-from pledge.store.bootstrap import activate_policy, load_secrets
+from pledge.store.bootstrap import activate_policy, latest_policy, load_secrets
 from pledge.store.crypto import BlindIndex, SubjectCipher, new_data_key
 from pledge.store.database import open_engine
 from pledge.store.keys import KeyProvider
@@ -120,13 +120,22 @@ class Vault:
         cls,
         url: str,
         keys: KeyProvider,
-        policy_text: str,
+        policy_text: str | None,
         *,
         policy_file: str = "<policy>",
         clock: Clock = utc_now,
     ) -> Vault:
+        """Open (creating on first use) the store at ``url``; enforce ``policy_text``, or the
+        policy most recently activated there when it is None."""
         engine = open_engine(url)
         secrets = load_secrets(engine, keys)
+        if policy_text is None:
+            policy_text = latest_policy(engine)
+            policy_file = "<recorded policy>"
+            if policy_text is None:
+                raise InputError(
+                    "this store has no policy yet: pass --policy FILE (or set PLEDGE_POLICY)"
+                )
         policy = activate_policy(engine, policy_text, policy_file, clock())
         audit = AuditLog(secrets.signing_key, lambda: clock().isoformat())
         return cls(engine, keys, policy, BlindIndex(secrets.index_key), audit, clock)

@@ -1,0 +1,122 @@
+"""Store commands: a subject's export and erasure, the audit log, retention."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pledge.cli._output import console, err_console, print_json
+from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
+
+subjects = typer.Typer(no_args_is_help=True, help="A data subject's rights: export, erase.")
+audit = typer.Typer(no_args_is_help=True, help="Check and prove the audit log.")
+retention = typer.Typer(no_args_is_help=True, help="Delete what the policy no longer keeps.")
+
+
+@subjects.command("export")
+def export(
+    subject: Annotated[str, typer.Argument(help="Subject id.")],
+    policy: PolicyOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Print everything held about SUBJECT as JSON (the right of access)."""
+    with vault_for(policy, data_dir, database_url) as vault:
+        print_json(vault.export(subject, actor="cli"))
+
+
+@subjects.command("erase")
+def erase(
+    subject: Annotated[str, typer.Argument(help="Subject id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    policy: PolicyOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Erase SUBJECT: destroy its key and delete its data, keeping only legal holds."""
+    if not yes and not typer.confirm(f"Erase subject {subject}? This cannot be undone"):
+        raise typer.Exit(1)
+    with vault_for(policy, data_dir, database_url) as vault:
+        done = vault.erase(subject, actor="cli")
+    console.print(
+        f"erased {subject}: {len(done.deleted_fields)} value(s) deleted, "
+        f"key {'destroyed' if done.key_destroyed else 'kept for legal holds'}"
+    )
+    for field in done.held_fields:
+        console.print(f"  kept for the law until {done.held_until:%Y-%m-%d}: {field}")
+
+
+@audit.command("verify")
+def verify(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    policy: PolicyOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Check the whole log against its latest signed checkpoint; exit 1 on any tampering."""
+    with vault_for(policy, data_dir, database_url) as vault:
+        result = vault.audit.verify(vault.engine)
+    report = {
+        "ok": result.ok,
+        "entries": result.entries,
+        "checkpoint": None
+        if result.checkpoint is None
+        else {
+            "size": result.checkpoint.size,
+            "root": result.checkpoint.root.hex(),
+            "timestamp": result.checkpoint.timestamp,
+        },
+        "problem": None
+        if result.problem is None
+        else {
+            "entry": result.problem.seq,
+            "kind": result.problem.kind,
+            "message": result.problem.message,
+        },
+    }
+    if as_json:
+        print_json(report)
+    elif result.problem is None:
+        console.print(
+            f"[green]audit log verified[/]: {result.entries} entries, "
+            f"root {report['checkpoint']['root'] if report['checkpoint'] else '-'}"
+        )
+    else:
+        err_console.print(
+            f"[red]audit log check failed[/] at entry {result.problem.seq} "
+            f"({result.problem.kind}): {result.problem.message}"
+        )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit.command("prove")
+def prove(
+    entry: Annotated[int, typer.Argument(help="Entry number (its sequence in the log).")],
+    policy: PolicyOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Print an inclusion proof of ENTRY against the latest signed checkpoint, as JSON."""
+    with vault_for(policy, data_dir, database_url) as vault:
+        proof = vault.audit.prove(vault.engine, entry)
+        proof["public_key"] = vault.audit.public_key.public_bytes_raw().hex()
+    print_json(proof)
+
+
+@retention.command("run")
+def run(
+    policy: PolicyOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Delete values past their retention period and legal holds that have ended."""
+    with vault_for(policy, data_dir, database_url) as vault:
+        report = vault.run_retention()
+    table = Table("category", "values deleted", title="retention run")
+    for category, count in sorted(report.deleted.items()):
+        table.add_row(category, str(count))
+    console.print(table)
+    console.print(f"{report.subjects} subject(s) touched, {report.keys_destroyed} key(s) destroyed")
