@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -28,6 +28,7 @@ from pledge.store.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoi
 from pledge.store.schema import audit_checkpoints, audit_entries, audit_head
 
 HASH = 32
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,57 +77,29 @@ def encode(seq: int, at: str, prev: bytes, record: Record) -> bytes:
 
 class AuditLog:
     def __init__(self, signing_key: Ed25519PrivateKey, clock: Callable[[], str]) -> None:
-        self._signing_key = signing_key
+        self.signing_key = signing_key
         self.public_key: Ed25519PublicKey = signing_key.public_key()
-        self._clock = clock
+        self.clock = clock
 
     # --- writing ------------------------------------------------------------------------------
 
     def append(self, connection: Connection, records: Sequence[Record]) -> list[int]:
-        """Append ``records`` and sign a new checkpoint, inside the caller's transaction."""
-        try:
-            return self._append(connection, records)
-        except SQLAlchemyError as exc:
-            raise AuditWriteError(
-                "the audit log could not be written, so the operation was not carried out "
-                f"({type(getattr(exc, 'orig', None) or exc).__name__})"
-            ) from None
+        """Append ``records`` inside the caller's transaction.
 
-    def _append(self, connection: Connection, records: Sequence[Record]) -> list[int]:
-        head = connection.execute(
-            select(audit_head).where(audit_head.c.id == 1).with_for_update()
-        ).first()
-        tree, prev = merkle.TreeBuilder(), b""
-        if head is not None:
-            tree = merkle.TreeBuilder.restore(head.size, _split(head.frontier))
-            prev = head.last_leaf
-        at = self._clock()
-        rows, seqs = [], []
-        for record in records:
-            seq = tree.size
-            entry = encode(seq, at, prev, record)
-            prev = merkle.leaf_hash(entry)
-            tree.append(prev)
-            rows.append(
-                {"seq": seq, "subject_ref": record.subject_ref, "entry": entry, "leaf_hash": prev}
-            )
-            seqs.append(seq)
-        connection.execute(insert(audit_entries), rows)
-        state = {"size": tree.size, "frontier": b"".join(tree.subtrees), "last_leaf": prev}
-        if head is None:
-            connection.execute(insert(audit_head).values(id=1, **state))
-        else:
-            connection.execute(update(audit_head).where(audit_head.c.id == 1).values(**state))
-        checkpoint = sign_checkpoint(self._signing_key, tree.size, tree.root(), at)
-        connection.execute(
-            insert(audit_checkpoints).values(
-                size=checkpoint.size,
-                root=checkpoint.root,
-                timestamp=checkpoint.timestamp,
-                signature=checkpoint.signature,
-            )
-        )
+        Under a :class:`~pledge.store.commit.GroupCommit` the transaction's open
+        :class:`AuditBatch` takes them and signs one checkpoint at commit; otherwise this call
+        is a batch of its own and signs its checkpoint at once.
+        """
+        batch: AuditBatch | None = connection.info.get(AuditBatch.KEY)
+        if batch is not None:
+            return batch.append(records)
+        batch = self.open_batch(connection)
+        seqs = batch.append(records)
+        batch.close()
         return seqs
+
+    def open_batch(self, connection: Connection) -> AuditBatch:
+        return AuditBatch(self, connection)
 
     # --- reading and checking -----------------------------------------------------------------
 
@@ -216,6 +189,101 @@ class AuditLog:
                 .order_by(audit_entries.c.seq)
             ).scalars()
             return [json.loads(raw) for raw in raws]
+
+
+class AuditBatch:
+    """The log's head, held for one transaction: entries appended, then one checkpoint.
+
+    The head row is read (and, on PostgreSQL, locked) once per transaction, so writers in
+    other processes queue behind it and sequence numbers never collide. ``mark``/``rewind``
+    undo the entries of one unit of work whose savepoint was rolled back.
+    """
+
+    KEY = "pledge_audit_batch"
+
+    def __init__(self, log: AuditLog, connection: Connection) -> None:
+        self.log = log
+        self.connection = connection
+        head = _guard(
+            lambda: connection.execute(
+                select(audit_head).where(audit_head.c.id == 1).with_for_update()
+            ).first()
+        )
+        self._existed = head is not None
+        self.tree = merkle.TreeBuilder()
+        self.prev = b""
+        if head is not None:
+            self.tree = merkle.TreeBuilder.restore(head.size, _split(head.frontier))
+            self.prev = head.last_leaf
+        self._start = self.tree.size
+
+    def mark(self) -> tuple[int, tuple[bytes, ...], bytes]:
+        return self.tree.size, self.tree.subtrees, self.prev
+
+    def rewind(self, mark: tuple[int, tuple[bytes, ...], bytes]) -> None:
+        size, subtrees, prev = mark
+        self.tree = merkle.TreeBuilder.restore(size, subtrees)
+        self.prev = prev
+
+    def append(self, records: Sequence[Record]) -> list[int]:
+        at = self.log.clock()
+        rows, seqs = [], []
+        tree, prev = merkle.TreeBuilder.restore(self.tree.size, self.tree.subtrees), self.prev
+        for record in records:
+            seq = tree.size
+            entry = encode(seq, at, prev, record)
+            prev = merkle.leaf_hash(entry)
+            tree.append(prev)
+            rows.append(
+                {"seq": seq, "subject_ref": record.subject_ref, "entry": entry, "leaf_hash": prev}
+            )
+            seqs.append(seq)
+        _guard(lambda: self.connection.execute(insert(audit_entries), rows))
+        self.tree, self.prev = tree, prev
+        return seqs
+
+    def close(self) -> None:
+        """Save the head and sign a checkpoint, if anything was appended."""
+        if self.tree.size == self._start:
+            return
+        state = {
+            "size": self.tree.size,
+            "frontier": b"".join(self.tree.subtrees),
+            "last_leaf": self.prev,
+        }
+        checkpoint = sign_checkpoint(
+            self.log.signing_key, self.tree.size, self.tree.root(), self.log.clock()
+        )
+
+        def write() -> None:
+            if self._existed:
+                self.connection.execute(
+                    update(audit_head).where(audit_head.c.id == 1).values(**state)
+                )
+            else:
+                self.connection.execute(insert(audit_head).values(id=1, **state))
+            self.connection.execute(
+                insert(audit_checkpoints).values(
+                    size=checkpoint.size,
+                    root=checkpoint.root,
+                    timestamp=checkpoint.timestamp,
+                    signature=checkpoint.signature,
+                )
+            )
+
+        _guard(write)
+        self._existed, self._start = True, self.tree.size
+
+
+def _guard(operation: Callable[[], T]) -> T:
+    """Any database failure while writing the log becomes an AuditWriteError."""
+    try:
+        return operation()
+    except SQLAlchemyError as exc:
+        raise AuditWriteError(
+            "the audit log could not be written, so the operation was not carried out "
+            f"({type(getattr(exc, 'orig', None) or exc).__name__})"
+        ) from None
 
 
 def _split(frontier: bytes) -> list[bytes]:

@@ -11,13 +11,13 @@ the event, so reading current choices costs one indexed query.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, insert, select
 
 from pledge.errors import InputError
-from pledge.policy import Choices, CompiledPolicy
+from pledge.policy import NO_CHOICES, Choices, CompiledPolicy
 from pledge.policy.loader import suggest
 from pledge.policy.taxonomy import covers
 from pledge.store.schema import consent_events, consent_state
@@ -94,50 +94,85 @@ def append(
     version: str,
     at: dt.datetime,
 ) -> list[tuple[str, bool]]:
-    """Record events (keys already :func:`normalise`-d); the caller holds the subject's row
-    lock, so sequence numbers never race."""
+    """Record one subject's events (keys already :func:`normalise`-d)."""
     events = [(c, bool(g)) for c, g in choices]
-    if not events:
-        return []
-    last = connection.execute(
-        select(func.max(consent_events.c.seq)).where(consent_events.c.subject_id == subject)
-    ).scalar()
-    seq = 0 if last is None else last + 1
-    rows = [
-        {
-            "subject_id": subject,
-            "seq": seq + i,
-            "choice": c,
-            "granted": g,
-            "source": source,
-            "policy_version": version,
-            "at": at,
-        }
-        for i, (c, g) in enumerate(events)
-    ]
-    connection.execute(insert(consent_events), rows)
-    latest = {row["choice"]: row for row in rows}
-    connection.execute(
-        delete(consent_state).where(
-            consent_state.c.subject_id == subject, consent_state.c.choice.in_(list(latest))
-        )
-    )
-    connection.execute(
-        insert(consent_state),
-        [
-            {"subject_id": subject, "choice": c, "granted": r["granted"], "seq": r["seq"]}
-            for c, r in latest.items()
-        ],
-    )
+    append_many(connection, [(subject, c, g, source) for c, g in events], version=version, at=at)
     return events
 
 
-def current(connection: Connection, subject: str) -> Choices:
-    rows = connection.execute(
-        select(consent_state.c.choice, consent_state.c.granted).where(
-            consent_state.c.subject_id == subject
+def append_many(
+    connection: Connection,
+    events: Sequence[tuple[str, str, bool, str]],
+    *,
+    version: str,
+    at: dt.datetime,
+    fresh: set[str] | None = None,
+) -> None:
+    """Record (subject, choice, granted, source) events in order, and make each subject's
+    latest event per choice its current state. The caller holds the subjects' row locks, so
+    sequence numbers never race; ``fresh`` subjects have no events yet."""
+    if not events:
+        return
+    known = list({s for s, *_ in events} - (fresh or set()))
+    next_seq: dict[str, int] = dict.fromkeys({s for s, *_ in events}, 0)
+    if known:
+        for subject, last in connection.execute(
+            select(consent_events.c.subject_id, func.max(consent_events.c.seq))
+            .where(consent_events.c.subject_id.in_(known))
+            .group_by(consent_events.c.subject_id)
+        ):
+            next_seq[subject] = last + 1
+    rows = []
+    for subject, choice, granted, source in events:
+        rows.append(
+            {
+                "subject_id": subject,
+                "seq": next_seq[subject],
+                "choice": choice,
+                "granted": bool(granted),
+                "source": source,
+                "policy_version": version,
+                "at": at,
+            }
         )
-    ).all()
+        next_seq[subject] += 1
+    connection.execute(insert(consent_events), rows)
+    latest = {(r["subject_id"], r["choice"]): r for r in rows}
+    for subject in {s for s, _ in latest}:
+        connection.execute(
+            delete(consent_state).where(
+                consent_state.c.subject_id == subject,
+                consent_state.c.choice.in_([c for s, c in latest if s == subject]),
+            )
+        )
+    connection.execute(
+        insert(consent_state),
+        [
+            {"subject_id": s, "choice": c, "granted": r["granted"], "seq": r["seq"]}
+            for (s, c), r in latest.items()
+        ],
+    )
+
+
+def current(connection: Connection, subject: str) -> Choices:
+    return current_many(connection, [subject])[subject]
+
+
+def current_many(connection: Connection, subject_ids: list[str]) -> dict[str, Choices]:
+    """Current choices of each subject (empty Choices for one that never chose)."""
+    state: dict[str, list[tuple[str, bool]]] = {s: [] for s in subject_ids}
+    for subject, choice, granted in connection.execute(
+        select(consent_state.c.subject_id, consent_state.c.choice, consent_state.c.granted).where(
+            consent_state.c.subject_id.in_(subject_ids)
+        )
+    ):
+        state[subject].append((choice, granted))
+    return {subject: _choices(rows) for subject, rows in state.items()}
+
+
+def _choices(rows: list[tuple[str, bool]]) -> Choices:
+    if not rows:
+        return NO_CHOICES
     granted = frozenset(c for c, g in rows if g and c != STOP_ALL)
     withdrawn = frozenset(c for c, g in rows if not g and c != STOP_ALL)
     stop_all = any(c == STOP_ALL and g for c, g in rows)

@@ -53,7 +53,7 @@ def disclose(
     actor = Actor.recipient(recipient)
     now = vault.clock()
     result = Disclosed(recipient, purpose)
-    with vault.engine.begin() as connection:
+    with vault.write() as connection:
         for subject in subject_ids:
             row = vault._subject_row(connection, subject, lock=True)
             rows = [
@@ -125,7 +125,7 @@ def _aggregate(
     """Count the subjects who have data in each category; release counts only."""
     actor = Actor.recipient(recipient)
     counts: dict[str, int] = dict.fromkeys(categories, 0)
-    with vault.engine.begin() as connection:
+    with vault.write() as connection:
         for subject in subject_ids:
             vault._subject_row(connection, subject)
             rows = [

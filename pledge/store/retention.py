@@ -52,7 +52,7 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
     now = vault.clock()
     deleted: dict[str, int] = defaultdict(int)
     touched = shredded = 0
-    with vault.engine.begin() as connection:
+    with vault.write() as connection:
         rows = connection.execute(
             select(
                 personal_values.c.subject_id,

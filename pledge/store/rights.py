@@ -18,6 +18,7 @@ from pledge.errors import NotFoundError
 from pledge.policy.taxonomy import covers
 from pledge.store import consents as consent_ledger
 from pledge.store.audit import Record
+from pledge.store.collect import aad
 from pledge.store.schema import (
     consent_state,
     disclosures,
@@ -42,7 +43,7 @@ class Erasure:
 
 def export(vault: Vault, subject: str, *, actor: str = "subject") -> dict[str, Any]:
     """Everything Pledge holds about the subject, readable, as the right of access requires."""
-    with vault.engine.begin() as connection:
+    with vault.write() as connection:
         row = vault._subject_row(connection, subject)
         rows = vault._rows(connection, subject)
         events = consent_ledger.history(connection, subject)
@@ -105,7 +106,7 @@ def rectify(
 ) -> list[str]:
     """Correct ``field`` wherever it was collected; the new value is checked like at collection."""
     points = vault.policy.policy.collection_points
-    with vault.engine.begin() as connection:
+    with vault.write() as connection:
         row = vault._subject_row(connection, subject, lock=True)
         rows = [r for r in vault._rows(connection, subject) if r.field == field]
         if not rows:
@@ -123,9 +124,7 @@ def rectify(
                     personal_values.c.point == r.point,
                     personal_values.c.field == field,
                 )
-                .values(
-                    ciphertext=cipher.encrypt(clean.encode(), vault._aad(subject, r.point, field))
-                )
+                .values(ciphertext=cipher.encrypt(clean.encode(), aad(subject, r.point, field)))
             )
             changed.append(f"{r.point}.{field}")
         vault._record(
@@ -152,7 +151,7 @@ def hold_days(vault: Vault, category: str) -> int | None:
 def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:
     """Erase the subject: destroy the key unless the law holds some values, delete the rest."""
     now = vault.clock()
-    with vault.engine.begin() as connection:
+    with vault.write() as connection:
         vault._subject_row(connection, subject, lock=True)
         rows = vault._rows(connection, subject)
         held, gone, until = [], [], None

@@ -12,20 +12,16 @@ The REST API, the web pages and the CLI all call this class; it is the Python AP
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, select
 
 from pledge.errors import (
-    CollectionError,
-    ConflictError,
-    DeniedError,
     InputError,
     NotFoundError,
+    PledgeError,
 )
 from pledge.policy import (
     Actor,
@@ -33,67 +29,24 @@ from pledge.policy import (
     CompiledPolicy,
     Decision,
     Reason,
-    Request,
-    decide,
 )
-from pledge.policy.loader import suggest
-from pledge.policy.model import Storage
-from pledge.policy.taxonomy import covers
+from pledge.store import collect, disclosure, reads, retention, rights
 from pledge.store import consents as consent_ledger
-from pledge.store import disclosure, retention, rights
 from pledge.store.audit import AuditLog, Record
 from pledge.store.bootstrap import activate_policy, latest_policy, load_secrets
-from pledge.store.crypto import BlindIndex, SubjectCipher, new_data_key
+from pledge.store.collect import LOOKUP_KINDS, Collected, Collection, aad
+from pledge.store.commit import GroupCommit
+from pledge.store.crypto import BlindIndex, SubjectCipher
 from pledge.store.database import open_engine
 from pledge.store.keys import KeyProvider
+from pledge.store.reads import ReadResult, StoredValue
 from pledge.store.schema import personal_values, subject_lookup, subjects
-from pledge.store.shapes import check_value, shape_of
 
 Clock = Callable[[], dt.datetime]
-LOOKUP_KINDS = {"user.contact.email": "email", "user.account.username": "username"}
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class Collection:
-    """One submission at a collection point, as a website would send it."""
-
-    point: str
-    fields: Mapping[str, object]
-    subject: str | None = None
-    choices: Mapping[str, bool] = field(default_factory=dict)
-    age: int | None = None
-
-
-@dataclass(frozen=True)
-class Collected:
-    subject: str
-    point: str
-    fields: tuple[str, ...]
-    policy_version: str
-    created: bool
-
-
-@dataclass(frozen=True)
-class ReadResult:
-    subject: str
-    purpose: str
-    values: dict[str, str]
-    withheld: dict[str, Reason]
-    decisions: tuple[Decision, ...]
-
-
-@dataclass
-class _Row:
-    point: str
-    field: str
-    category: str
-    ciphertext: bytes
-    policy_version: str
-    collected_at: dt.datetime
 
 
 class Vault:
@@ -114,6 +67,11 @@ class Vault:
         self.index = index
         self.audit = audit
         self.clock = clock
+        self._commits = GroupCommit(engine, audit)
+
+    def write(self) -> AbstractContextManager[Connection]:
+        """A transaction shared with concurrent writers (group commit); durable on exit."""
+        return self._commits.write()
 
     @classmethod
     def open(
@@ -164,68 +122,7 @@ class Vault:
     def cipher(self, subject_row: Any) -> SubjectCipher:
         return SubjectCipher(self.keys.unwrap(subject_row.wrapped_key))
 
-    @staticmethod
-    def _aad(subject: str, point: str, field_name: str) -> bytes:
-        return f"{subject}|{point}|{field_name}".encode()
-
     # --- collection -------------------------------------------------------------------------
-
-    def _validate(self, item: Collection) -> tuple[dict[str, tuple[str, str]], dict[str, bool]]:
-        """The submission in normal form: (category, value) by field, and its choices."""
-        policy = self.policy.policy
-        point = policy.collection_points.get(item.point)
-        if point is None:
-            raise InputError(
-                f"unknown collection point '{item.point}'"
-                f"{suggest(item.point, policy.collection_points)}",
-                point=item.point,
-            )
-        if point.min_age is not None:
-            if item.age is None:
-                raise CollectionError(
-                    f"collection point '{item.point}' needs the person's age "
-                    f"(minimum {point.min_age})",
-                    field="age",
-                )
-            if item.age < point.min_age:
-                raise CollectionError(
-                    f"collection point '{item.point}' does not collect from people under "
-                    f"{point.min_age}",
-                    field="age",
-                )
-        clean: dict[str, tuple[str, str]] = {}
-        for name, value in item.fields.items():
-            spec = point.fields.get(name)
-            if spec is None:
-                raise CollectionError(
-                    f"field '{name}' is not declared at collection point '{item.point}'"
-                    f"{suggest(name, point.fields)}",
-                    field=name,
-                )
-            if self._pass_through(spec.category):
-                raise CollectionError(
-                    f"field '{item.point}.{name}' ({spec.category}) is pass-through: hand it to "
-                    "the recipient directly; Pledge never stores it",
-                    field=name,
-                )
-            clean[name] = (
-                spec.category,
-                check_value(item.point, name, shape_of(spec.category, spec.shape), value),
-            )
-        for name, spec in point.fields.items():
-            if spec.required and name not in clean and not self._pass_through(spec.category):
-                raise CollectionError(f"field '{item.point}.{name}' is required", field=name)
-        choices = {
-            consent_ledger.check_offered(self.policy, item.point, key): bool(granted)
-            for key, granted in item.choices.items()
-        }
-        return clean, choices
-
-    def _pass_through(self, category: str) -> bool:
-        return any(
-            covers(key, category) and handling.storage is Storage.pass_through
-            for key, handling in self.policy.policy.categories.items()
-        )
 
     def collect(
         self,
@@ -241,130 +138,9 @@ class Vault:
 
     def collect_many(self, items: Sequence[Collection]) -> list[Collected]:
         """Several collections in one transaction: all stored, or (on any error) none."""
-        cleaned = [self._validate(item) for item in items]
-        now = self.clock()
-        with self.engine.begin() as connection:
-            results = [
-                self._store(connection, item, values, choices, now)
-                for item, (values, choices) in zip(items, cleaned, strict=True)
-            ]
-        return results
-
-    def _store(
-        self,
-        connection: Connection,
-        item: Collection,
-        values: dict[str, tuple[str, str]],
-        choices: dict[str, bool],
-        now: dt.datetime,
-    ) -> Collected:
-        version = self.policy.version
-        tokens = {
-            self.index.token(LOOKUP_KINDS[category], value): LOOKUP_KINDS[category]
-            for category, value in values.values()
-            if category in LOOKUP_KINDS
-        }
-        subject = item.subject or self._find_by_tokens(connection, tokens)
-        created = subject is None
-        if subject is None:
-            subject = uuid.uuid4().hex
-            data_key = new_data_key()
-            connection.execute(
-                insert(subjects).values(
-                    subject_id=subject,
-                    created_at=now,
-                    policy_version=version,
-                    wrapped_key=self.keys.wrap(data_key),
-                    status="active",
-                    status_at=now,
-                )
-            )
-            cipher = SubjectCipher(data_key)
-        else:
-            cipher = self.cipher(self._subject_row(connection, subject, lock=True))
-        connection.execute(
-            delete(personal_values).where(
-                personal_values.c.subject_id == subject,
-                personal_values.c.point == item.point,
-                personal_values.c.field.in_(list(values)),
-            )
-        )
-        if values:
-            connection.execute(
-                insert(personal_values),
-                [
-                    {
-                        "subject_id": subject,
-                        "point": item.point,
-                        "field": name,
-                        "category": category,
-                        "policy_version": version,
-                        "collected_at": now,
-                        "ciphertext": cipher.encrypt(
-                            value.encode(), self._aad(subject, item.point, name)
-                        ),
-                        "visible": False,
-                    }
-                    for name, (category, value) in values.items()
-                ],
-            )
-        self._add_tokens(connection, subject, tokens)
-        events = consent_ledger.append(
-            connection,
-            subject,
-            choices.items(),
-            source=f"point:{item.point}",
-            version=version,
-            at=now,
-        )
-        self._record(
-            connection,
-            Record(
-                action="collect",
-                actor=f"point:{item.point}",
-                subject_ref=self.subject_ref(subject),
-                detail={
-                    "fields": sorted(values),
-                    "categories": sorted({c for c, _ in values.values()}),
-                    "policy_version": version,
-                    "new_subject": created,
-                    "choices": dict(events),
-                },
-            ),
-        )
-        return Collected(subject, item.point, tuple(sorted(values)), version, created)
-
-    def _find_by_tokens(self, connection: Connection, tokens: Mapping[str, str]) -> str | None:
-        if not tokens:
-            return None
-        found = set(
-            connection.execute(
-                select(subject_lookup.c.subject_id).where(subject_lookup.c.token.in_(list(tokens)))
-            ).scalars()
-        )
-        if len(found) > 1:
-            raise ConflictError(
-                "the email and username given belong to different subjects; collect for one "
-                "subject by passing its id"
-            )
-        return found.pop() if found else None
-
-    def _add_tokens(self, connection: Connection, subject: str, tokens: Mapping[str, str]) -> None:
-        existing = dict(
-            connection.execute(
-                select(subject_lookup.c.token, subject_lookup.c.subject_id).where(
-                    subject_lookup.c.token.in_(list(tokens))
-                )
-            ).all()
-        )
-        for token, kind in tokens.items():
-            owner = existing.get(token)
-            if owner is None:
-                connection.execute(
-                    insert(subject_lookup).values(token=token, subject_id=subject, kind=kind)
-                )
-            elif owner != subject:
-                raise ConflictError(f"that {kind} already belongs to another subject", field=kind)
+        checked = [collect.check(self.policy, item) for item in items]
+        with self.write() as connection:
+            return collect.store_many(self, connection, checked, self.clock())
 
     def find(self, kind: str, value: str) -> str | None:
         """The subject whose ``kind`` (email or username) is ``value``, through the blind index."""
@@ -380,9 +156,11 @@ class Vault:
 
     # --- purpose-bound reads ----------------------------------------------------------------
 
-    def _rows(self, connection: Connection, subject: str) -> list[_Row]:
+    def _rows(self, connection: Connection, subject: str) -> list[StoredValue]:
         return [
-            _Row(r.point, r.field, r.category, r.ciphertext, r.policy_version, r.collected_at)
+            StoredValue(
+                r.point, r.field, r.category, r.ciphertext, r.policy_version, r.collected_at
+            )
             for r in connection.execute(
                 select(personal_values).where(personal_values.c.subject_id == subject)
             )
@@ -394,46 +172,22 @@ class Vault:
         subject: str,
         actor: Actor,
         purpose: str,
-        rows: Sequence[_Row],
+        rows: Sequence[StoredValue],
         *,
         legal_ref: str | None = None,
         group_size: int | None = None,
-    ) -> tuple[list[_Row], dict[str, Reason], list[Decision]]:
-        """Which of ``rows`` this actor may have for ``purpose``: one decision per policy
-        version the rows were collected under, limited to the points they came from."""
-        choices = consent_ledger.current(connection, subject)
-        groups: dict[str, list[_Row]] = defaultdict(list)
-        for row in rows:
-            groups[row.policy_version].append(row)
-        released: list[_Row] = []
-        withheld: dict[str, Reason] = {}
-        decisions: list[Decision] = []
-        for version, group in groups.items():
-            decision = decide(
-                self.policy,
-                Request(
-                    actor,
-                    purpose,
-                    tuple(sorted({r.category for r in group})),
-                    choices,
-                    collected_under=version,
-                    points=frozenset(r.point for r in group),
-                    legal_ref=legal_ref,
-                    group_size=group_size,
-                ),
-            )
-            decisions.append(decision)
-            reasons = dict(decision.withheld)
-            for row in group:
-                if row.category in decision.released:
-                    released.append(row)
-                else:
-                    withheld[row.field] = (
-                        reasons.get(row.category)
-                        or decision.denial
-                        or Reason("denied", "not allowed", "policy")
-                    )
-        return released, withheld, decisions
+    ) -> tuple[list[StoredValue], dict[str, Reason], list[Decision]]:
+        """Which of ``rows`` this actor may have for ``purpose``, given the subject's current
+        choices (see :func:`pledge.store.reads.release`)."""
+        return reads.release(
+            self.policy,
+            actor,
+            purpose,
+            rows,
+            consent_ledger.current(connection, subject),
+            legal_ref=legal_ref,
+            group_size=group_size,
+        )
 
     def read(
         self,
@@ -445,50 +199,28 @@ class Vault:
     ) -> ReadResult:
         """The subject's values this actor may use for ``purpose``; the rest are withheld with
         the reason. Nothing released at all is a DeniedError. Audited either way."""
-        actor = Actor.role(actor) if isinstance(actor, str) else actor
-        wanted = None if categories is None else list(categories)
-        with self.engine.begin() as connection:
-            row = self._subject_row(connection, subject)
-            rows = [
-                r
-                for r in self._rows(connection, subject)
-                if wanted is None or any(covers(w, r.category) for w in wanted)
-            ]
-            released, withheld, decisions = self.decide_for(
-                connection, subject, actor, purpose, rows
-            )
-            self._record(
-                connection,
-                Record(
-                    action="read",
-                    actor=str(actor),
-                    subject_ref=self.subject_ref(subject),
-                    purpose=purpose,
-                    detail={
-                        "released": sorted(r.field for r in released),
-                        "withheld": {f: r.code for f, r in sorted(withheld.items())},
-                    },
-                ),
-            )
-        if not released:
-            first = next((d.denial for d in decisions if d.denial), None)
-            message = str(first) if first else "the subject has no data in those categories"
-            raise DeniedError(
-                f"{actor} may not read this subject's data for '{purpose}': {message}",
-                decision=decisions[0] if decisions else None,
-                subject=subject,
-            )
-        cipher = self.cipher(row)
-        values = {
-            r.field: self._open(cipher, subject, r)
-            for r in sorted(released, key=lambda r: r.collected_at)
-        }
-        return ReadResult(subject, purpose, values, withheld, tuple(decisions))
+        result = self.read_many([subject], purpose, actor, categories=categories)[0]
+        if isinstance(result, PledgeError):
+            raise result
+        return result
 
-    def _open(self, cipher: SubjectCipher, subject: str, row: _Row) -> str:
+    def read_many(
+        self,
+        subject_ids: Sequence[str],
+        purpose: str,
+        actor: Actor | str,
+        *,
+        categories: Iterable[str] | None = None,
+    ) -> list[ReadResult | PledgeError]:
+        """:meth:`read` for many subjects in one audited transaction; each subject's outcome
+        (its values, or the error that refused it) in order."""
+        actor = Actor.role(actor) if isinstance(actor, str) else actor
+        return reads.read_many(self, subject_ids, purpose, actor, categories)
+
+    def _open(self, cipher: SubjectCipher, subject: str, row: StoredValue) -> str:
         return cipher.decrypt(
             row.ciphertext,
-            self._aad(subject, row.point, row.field),
+            aad(subject, row.point, row.field),
             context=f"subject {subject}, field {row.point}.{row.field}",
         ).decode()
 
@@ -497,7 +229,7 @@ class Vault:
     def set_choice(self, subject: str, choice: str, granted: bool, *, source: str) -> str:
         """Grant or withdraw one choice; the latest event wins from the moment this returns."""
         key = consent_ledger.normalise(self.policy, choice)
-        with self.engine.begin() as connection:
+        with self.write() as connection:
             self._subject_row(connection, subject, lock=True)
             consent_ledger.append(
                 connection,

@@ -1,0 +1,276 @@
+"""Collection: a collection point takes exactly what the policy declares for it, and nothing else.
+
+Each submission is checked in full before anything is written: the point exists, the person is
+old enough, every field is declared, stored (not pass-through), present when mandatory and of
+the right shape, and every choice is one the point offers. Then a whole batch is written with a
+handful of statements (one per table), in one transaction, stamped with the policy version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, delete, insert, select
+
+from pledge.errors import CollectionError, ConflictError, InputError, NotFoundError
+from pledge.policy import CompiledPolicy
+from pledge.policy.loader import suggest
+from pledge.store import consents as consent_ledger
+from pledge.store.audit import Record
+from pledge.store.crypto import BlindIndex, SubjectCipher, new_data_key
+from pledge.store.schema import personal_values, subject_lookup, subjects
+from pledge.store.shapes import check_value, shape_of
+
+if TYPE_CHECKING:
+    from pledge.store.vault import Vault
+
+LOOKUP_KINDS = {"user.contact.email": "email", "user.account.username": "username"}
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One submission at a collection point, as a website would send it."""
+
+    point: str
+    fields: Mapping[str, object]
+    subject: str | None = None
+    choices: Mapping[str, bool] = field(default_factory=dict)
+    age: int | None = None
+
+
+@dataclass(frozen=True)
+class Collected:
+    subject: str
+    point: str
+    fields: tuple[str, ...]
+    policy_version: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Checked:
+    item: Collection
+    values: dict[str, tuple[str, str]]  # field -> (category, value in normal form)
+    choices: dict[str, bool]
+
+    def tokens(self, index: BlindIndex) -> dict[str, str]:
+        return {
+            index.token(LOOKUP_KINDS[category], value): LOOKUP_KINDS[category]
+            for category, value in self.values.values()
+            if category in LOOKUP_KINDS
+        }
+
+
+def check(policy: CompiledPolicy, item: Collection) -> _Checked:
+    """The submission in normal form, or a CollectionError naming what is wrong."""
+    point = policy.policy.collection_points.get(item.point)
+    if point is None:
+        raise InputError(
+            f"unknown collection point '{item.point}'"
+            f"{suggest(item.point, policy.policy.collection_points)}",
+            point=item.point,
+        )
+    if point.min_age is not None and item.age is None:
+        raise CollectionError(
+            f"collection point '{item.point}' needs the person's age (minimum {point.min_age})",
+            field="age",
+        )
+    if point.min_age is not None and item.age is not None and item.age < point.min_age:
+        raise CollectionError(
+            f"collection point '{item.point}' does not collect from people under {point.min_age}",
+            field="age",
+        )
+    values: dict[str, tuple[str, str]] = {}
+    for name, value in item.fields.items():
+        spec = point.fields.get(name)
+        if spec is None:
+            raise CollectionError(
+                f"field '{name}' is not declared at collection point '{item.point}'"
+                f"{suggest(name, point.fields)}",
+                field=name,
+            )
+        if policy.is_pass_through(spec.category):
+            raise CollectionError(
+                f"field '{item.point}.{name}' ({spec.category}) is pass-through: hand it to the "
+                "recipient directly; Pledge never stores it",
+                field=name,
+            )
+        shape = shape_of(spec.category, spec.shape)
+        values[name] = (spec.category, check_value(item.point, name, shape, value))
+    for name, spec in point.fields.items():
+        if spec.required and name not in values and not policy.is_pass_through(spec.category):
+            raise CollectionError(f"field '{item.point}.{name}' is required", field=name)
+    choices = {
+        consent_ledger.check_offered(policy, item.point, key): bool(granted)
+        for key, granted in item.choices.items()
+    }
+    return _Checked(item, values, choices)
+
+
+def aad(subject: str, point: str, field_name: str) -> bytes:
+    """Binds a ciphertext to its row: moved to another subject or field, it will not open."""
+    return f"{subject}|{point}|{field_name}".encode()
+
+
+def store_many(
+    vault: Vault, connection: Connection, batch: Sequence[_Checked], now: dt.datetime
+) -> list[Collected]:
+    """Write a checked batch: resolve each submission to a new or known subject, then insert
+    every table's rows at once."""
+    version = vault.policy.version
+    tokens = [checked.tokens(vault.index) for checked in batch]
+    owners = _owners(connection, {t for ts in tokens for t in ts})
+    fresh: dict[str, bytes] = {}
+    assigned: list[str] = []
+    for checked, item_tokens in zip(batch, tokens, strict=True):
+        subject = _resolve(checked.item.subject, {owners[t] for t in item_tokens if t in owners})
+        if subject is None:
+            subject = uuid.uuid4().hex
+            fresh[subject] = new_data_key()
+        for token in item_tokens:
+            owners.setdefault(token, subject)
+        assigned.append(subject)
+    known = {s for s in assigned if s not in fresh}
+    ciphers = {s: SubjectCipher(k) for s, k in fresh.items()} | _known_ciphers(
+        vault, connection, known
+    )
+    if fresh:
+        connection.execute(
+            insert(subjects),
+            [
+                {
+                    "subject_id": s,
+                    "created_at": now,
+                    "policy_version": version,
+                    "wrapped_key": vault.keys.wrap(k),
+                    "status": "active",
+                    "status_at": now,
+                }
+                for s, k in fresh.items()
+            ],
+        )
+    value_rows: dict[tuple[str, str, str], dict[str, object]] = {}
+    for subject, checked in zip(assigned, batch, strict=True):
+        point = checked.item.point
+        if subject in known and checked.values:
+            connection.execute(
+                delete(personal_values).where(
+                    personal_values.c.subject_id == subject,
+                    personal_values.c.point == point,
+                    personal_values.c.field.in_(list(checked.values)),
+                )
+            )
+        for name, (category, value) in checked.values.items():
+            value_rows[(subject, point, name)] = {
+                "subject_id": subject,
+                "point": point,
+                "field": name,
+                "category": category,
+                "policy_version": version,
+                "collected_at": now,
+                "visible": False,
+                "ciphertext": ciphers[subject].encrypt(value.encode(), aad(subject, point, name)),
+            }
+    if value_rows:
+        connection.execute(insert(personal_values), list(value_rows.values()))
+    _add_tokens(connection, owners, tokens, assigned)
+    consent_ledger.append_many(
+        connection,
+        [
+            (s, c, g, f"point:{b.item.point}")
+            for s, b in zip(assigned, batch, strict=True)
+            for c, g in b.choices.items()
+        ],
+        version=version,
+        at=now,
+        fresh=set(fresh),
+    )
+    vault.audit.append(
+        connection,
+        [
+            Record(
+                action="collect",
+                actor=f"point:{b.item.point}",
+                subject_ref=vault.subject_ref(s),
+                detail={
+                    "fields": sorted(b.values),
+                    "categories": sorted({c for c, _ in b.values.values()}),
+                    "policy_version": version,
+                    "new_subject": s in fresh,
+                    "choices": b.choices,
+                },
+            )
+            for s, b in zip(assigned, batch, strict=True)
+        ],
+    )
+    return [
+        Collected(s, b.item.point, tuple(sorted(b.values)), version, s in fresh)
+        for s, b in zip(assigned, batch, strict=True)
+    ]
+
+
+def _owners(connection: Connection, tokens: set[str]) -> dict[str, str]:
+    if not tokens:
+        return {}
+    return dict(
+        connection.execute(
+            select(subject_lookup.c.token, subject_lookup.c.subject_id).where(
+                subject_lookup.c.token.in_(list(tokens))
+            )
+        ).all()
+    )
+
+
+def _resolve(given: str | None, found: set[str]) -> str | None:
+    """The subject a submission belongs to: the one named, or the one its email/username
+    already identifies; None for a new person."""
+    if given is not None:
+        if found - {given}:
+            raise ConflictError("that email or username already belongs to another subject")
+        return given
+    if len(found) > 1:
+        raise ConflictError(
+            "the email and username given belong to different subjects; collect for one "
+            "subject by passing its id"
+        )
+    return next(iter(found), None)
+
+
+def _known_ciphers(
+    vault: Vault, connection: Connection, known: set[str]
+) -> dict[str, SubjectCipher]:
+    if not known:
+        return {}
+    rows = {
+        r.subject_id: r
+        for r in connection.execute(
+            select(subjects).where(subjects.c.subject_id.in_(list(known))).with_for_update()
+        )
+    }
+    for subject in known:
+        row = rows.get(subject)
+        if row is None or row.status != "active":
+            state = "no subject" if row is None else f"{row.status} subject"
+            raise NotFoundError(f"{state} '{subject}'", subject=subject)
+    return {s: vault.cipher(r) for s, r in rows.items()}
+
+
+def _add_tokens(
+    connection: Connection,
+    owners: dict[str, str],
+    tokens: list[dict[str, str]],
+    assigned: list[str],
+) -> None:
+    """Insert the lookup tokens this batch introduced (those not yet in the table)."""
+    already = _owners(connection, set(owners))
+    new: dict[str, dict[str, str]] = {}
+    for subject, item_tokens in zip(assigned, tokens, strict=True):
+        for token, kind in item_tokens.items():
+            if token not in already:
+                new[token] = {"token": token, "subject_id": subject, "kind": kind}
+    if new:
+        connection.execute(insert(subject_lookup), list(new.values()))

@@ -1,0 +1,93 @@
+"""Group commit: many concurrent operations, one durable commit, each caller told only after it.
+
+Every write (and every audited read) must be on disk before the caller hears back, and a commit
+costs a disk flush. Threads that arrive while a commit is being flushed put their work into the
+next transaction; whoever commits next commits all of it at once, and signs one audit
+checkpoint for the lot. A sequential caller sees no difference from one transaction per call.
+
+Each unit of work runs in its own savepoint, so one that fails is rolled back alone (its audit
+entries with it) and the others still commit. If the commit itself fails, every unit in it
+fails: nobody is told "done" for work that is not on disk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+from pledge.errors import AuditWriteError, PledgeError
+from pledge.store.audit import AuditBatch, AuditLog
+
+
+class _Epoch:
+    """One shared transaction and the outcome its members wait for."""
+
+    def __init__(self, connection: Connection, audit: AuditLog) -> None:
+        self.connection = connection
+        self.transaction: RootTransaction = connection.begin()
+        self.batch = audit.open_batch(connection)
+        connection.info[AuditBatch.KEY] = self.batch
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class GroupCommit:
+    def __init__(self, engine: Engine, audit: AuditLog) -> None:
+        self._engine = engine
+        self._audit = audit
+        self._work = threading.Lock()  # one unit of work at a time on the shared connection
+        self._flush = threading.Lock()  # one commit at a time
+        self._open: _Epoch | None = None
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A connection inside the current shared transaction; returns once it is durable."""
+        with self._work:
+            epoch = self._open
+            if epoch is None:
+                epoch = self._open = self._start()
+            savepoint = epoch.connection.begin_nested()
+            mark = epoch.batch.mark()
+            try:
+                yield epoch.connection
+                savepoint.commit()
+            except BaseException:
+                savepoint.rollback()
+                epoch.batch.rewind(mark)
+                raise
+        self._commit(epoch)
+
+    def _start(self) -> _Epoch:
+        try:
+            return _Epoch(self._engine.connect(), self._audit)
+        except PledgeError:
+            raise
+        except Exception as exc:
+            raise AuditWriteError(f"could not start a transaction ({type(exc).__name__})") from None
+
+    def _commit(self, epoch: _Epoch) -> None:
+        with self._flush:
+            if not epoch.done:
+                with self._work:
+                    if self._open is epoch:
+                        self._open = None
+                try:
+                    epoch.batch.close()
+                    epoch.transaction.commit()
+                except BaseException as exc:
+                    epoch.error = exc
+                    epoch.transaction.rollback()
+                finally:
+                    epoch.connection.info.pop(AuditBatch.KEY, None)
+                    epoch.connection.close()
+                    epoch.done = True
+        if epoch.error is not None:
+            if isinstance(epoch.error, PledgeError):
+                raise epoch.error
+            raise AuditWriteError(
+                "the transaction could not be committed, so the operation was not carried "
+                f"out ({type(epoch.error).__name__})"
+            ) from None
