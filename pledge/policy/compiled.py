@@ -474,6 +474,15 @@ def decide_many(
     if plan.denied is not None:
         return [plan.denied] * len(choices)
     assert plan.gate is not None
+    recipient = policy.policy.recipients.get(request.actor.name)
+    if (
+        request.actor.kind == "recipient"
+        and recipient is not None
+        and recipient.condition is Condition.subject_election
+    ):
+        # Each person's own `show:` choices decide what this recipient sees, which the
+        # gate outcome shared below does not capture.
+        return [_decide_with(plan, request, c) for c in choices]
     check = plan.gate.check
     outcomes: dict[Reason | None, Decision] = {}
     results: list[Decision] = []

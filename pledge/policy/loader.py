@@ -136,7 +136,8 @@ def _describe(error: ErrorDetails) -> str:
 
 def _validation_error(exc: ValidationError, positions: _Positions, file: str) -> PolicyError:
     errors = exc.errors()
-    first = errors[0]
+    # A misspelt key also makes the real one "missing"; the typo is the error to show.
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc: Loc = tuple(first["loc"])
     line, column = positions.find(loc, key=first["type"] == "extra_forbidden")
     message = _describe(first)
