@@ -52,9 +52,8 @@ _CategoryVerdict = tuple[frozenset[str], tuple[tuple[str, Reason], ...], tuple[R
 class _Gate:
     """The per-subject part of a plan: which choices allow or block the use."""
 
-    need_any: frozenset[str] | None
-    need_reason: Reason | None
-    block: tuple[tuple[frozenset[str], Reason], ...]
+    needs: tuple[tuple[frozenset[str], Reason], ...]  # each needs one of its keys granted
+    block: tuple[tuple[frozenset[str], Reason], ...]  # any of these keys withdrawn blocks
     stop_all_reason: Reason | None
     consent_reasons: tuple[Reason, ...]
 
@@ -66,8 +65,10 @@ class _Gate:
             for keys, reason in self.block:
                 if not withdrawn.isdisjoint(keys):
                     return reason
-        if self.need_any is not None and choices.granted.isdisjoint(self.need_any):
-            return self.need_reason
+        granted = choices.granted
+        for keys, reason in self.needs:
+            if granted.isdisjoint(keys):
+                return reason
         return None
 
 
@@ -85,6 +86,7 @@ class Plan:
     legal_ref_required: bool = False
     min_group_size: int | None = None
     obligations: tuple[Obligation, ...] = ()
+    elective: bool = False  # a recipient that sees only the fields a person chose to show
     _categories: dict[tuple[tuple[str, ...], frozenset[str] | None], _CategoryVerdict] = field(
         default_factory=dict
     )
@@ -157,7 +159,7 @@ class CompiledPolicy:
         self.policy = policy
         self.version = policy.version
         self.history: dict[str, CompiledPolicy] = {h.version: h for h in history}
-        self._plans: dict[tuple[str, str, str], Plan] = {}
+        self._plans: dict[tuple[Actor, str], Plan] = {}
         self._pass_through = tuple(
             key for key, h in policy.categories.items() if h.storage is Storage.pass_through
         )
@@ -206,7 +208,7 @@ class CompiledPolicy:
     # --- plans ------------------------------------------------------------------------------
 
     def plan(self, actor: Actor, purpose: str) -> Plan:
-        key = (actor.kind, actor.name, purpose)
+        key = (actor, purpose)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _build_plan(self, actor, purpose)
@@ -330,6 +332,7 @@ def _recipient_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Pla
         legal_ref_required=condition is Condition.legal_reference,
         min_group_size=recipient.min_group_size,
         obligations=tuple(obligations),
+        elective=condition is Condition.subject_election,
     )
 
 
@@ -372,24 +375,17 @@ def _communication_plan(
 
 
 def _subject_gate(compiled: CompiledPolicy, purpose: str, consent_to: str | None) -> _Gate:
+    """What a subject's choices must say for this use: opt-in granted, no opt-out (of the
+    purpose, its channel, or a consent-bound recipient), no "stop everything"."""
     spec = compiled.policy.purposes[purpose]
     basis_ref = f"purposes.{purpose}.basis"
     purpose_keys = frozenset(purpose_choice(a) for a in ancestors(purpose))
     block: list[tuple[frozenset[str], Reason]] = []
+    needs: list[tuple[frozenset[str], Reason]] = []
     reasons: list[Reason] = []
-    need_any: frozenset[str] | None = None
-    need_reason: Reason | None = None
     if spec.basis in (Basis.opt_in, Basis.opt_out):
-        block.append(
-            (
-                purpose_keys,
-                Reason(
-                    "consent_withdrawn",
-                    f"the person opted out of '{purpose}'",
-                    basis_ref,
-                ),
-            )
-        )
+        withdrawn = Reason("consent_withdrawn", f"the person opted out of '{purpose}'", basis_ref)
+        block.append((purpose_keys, withdrawn))
         if spec.channel is not None:
             block.append(
                 (
@@ -402,36 +398,29 @@ def _subject_gate(compiled: CompiledPolicy, purpose: str, consent_to: str | None
                 )
             )
     if spec.basis is Basis.opt_in:
-        need_any, need_reason = (
-            purpose_keys,
-            Reason(
-                "no_consent", f"'{purpose}' needs the person's opt-in, and there is none", basis_ref
-            ),
-        )
+        missing = f"'{purpose}' needs the person's opt-in, and there is none"
+        needs.append((purpose_keys, Reason("no_consent", missing, basis_ref)))
         reasons.append(Reason("consent_given", f"the person opted in to '{purpose}'", basis_ref))
     else:
         reasons.append(Reason("basis_met", f"'{purpose}' has basis {spec.basis}", basis_ref))
     if consent_to is not None:
-        key = recipient_choice(consent_to)
+        keys = frozenset({recipient_choice(consent_to)})
         ref = f"recipients.{consent_to}.condition"
         block.append(
             (
-                frozenset({key}),
+                keys,
                 Reason(
-                    "consent_withdrawn",
-                    f"the person withdrew permission for '{consent_to}'",
-                    ref,
+                    "consent_withdrawn", f"the person withdrew permission for '{consent_to}'", ref
                 ),
             )
         )
-        if need_any is not None:
-            raise InputError(
-                f"recipient '{consent_to}' needs its own consent and '{purpose}' needs opt-in; "
-                "the policy should ask for one of them"
+        needs.append(
+            (
+                keys,
+                Reason(
+                    "no_consent", f"sharing with '{consent_to}' needs the person's permission", ref
+                ),
             )
-        need_any, need_reason = (
-            frozenset({key}),
-            Reason("no_consent", f"sharing with '{consent_to}' needs the person's permission", ref),
         )
         reasons.append(Reason("consent_given", f"the person allowed '{consent_to}'", ref))
     stop_all = None
@@ -439,7 +428,7 @@ def _subject_gate(compiled: CompiledPolicy, purpose: str, consent_to: str | None
         stop_all = Reason(
             "stop_all", "the person asked to receive no correspondence at all", basis_ref
         )
-    return _Gate(need_any, need_reason, tuple(block), stop_all, tuple(reasons))
+    return _Gate(tuple(needs), tuple(block), stop_all, tuple(reasons))
 
 
 # --- the decision function -------------------------------------------------------------------
@@ -447,9 +436,8 @@ def _subject_gate(compiled: CompiledPolicy, purpose: str, consent_to: str | None
 
 def decide(policy: CompiledPolicy, request: Request) -> Decision:
     """Decide one request. Pure: same policy and request, same answer; no I/O, no clock."""
-    actor = request.actor
-    plan = policy._plans.get((actor.kind, actor.name, request.purpose)) or policy.plan(
-        actor, request.purpose
+    plan = policy._plans.get((request.actor, request.purpose)) or policy.plan(
+        request.actor, request.purpose
     )
     if plan.denied is not None:
         decision = plan.denied
@@ -474,12 +462,7 @@ def decide_many(
     if plan.denied is not None:
         return [plan.denied] * len(choices)
     assert plan.gate is not None
-    recipient = policy.policy.recipients.get(request.actor.name)
-    if (
-        request.actor.kind == "recipient"
-        and recipient is not None
-        and recipient.condition is Condition.subject_election
-    ):
+    if plan.elective:
         # Each person's own `show:` choices decide what this recipient sees, which the
         # gate outcome shared below does not capture.
         return [_decide_with(plan, request, c) for c in choices]
@@ -500,9 +483,11 @@ def _decide_with(plan: Plan, request: Request, choices: Choices) -> Decision:
     assert plan.gate is not None
     released, withheld, category_reasons = plan.categories(request.categories, request.points)
     against = plan.gate.check(choices)
-    if against is None:
+    if against is None and (plan.legal_ref_required or plan.min_group_size is not None):
         against = _request_condition(plan, request)
-    show_missing = _hidden_fields(plan, released, choices) if against is None else ()
+    show_missing = (
+        _hidden_fields(plan, released, choices) if against is None and plan.elective else ()
+    )
     cache_key = (request.categories, request.points, against, show_missing)
     decision = plan._decisions.get(cache_key)
     if decision is not None:
@@ -552,11 +537,6 @@ def _hidden_fields(
     plan: Plan, released: frozenset[str], choices: Choices
 ) -> tuple[tuple[str, Reason], ...]:
     """Categories a subject-election recipient gets only if the person chose to show them."""
-    recipient = plan.policy.policy.recipients.get(plan.actor.name)
-    if plan.actor.kind != "recipient" or recipient is None:
-        return ()
-    if recipient.condition is not Condition.subject_election:
-        return ()
     return tuple(
         (
             category,

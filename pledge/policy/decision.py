@@ -146,13 +146,16 @@ class Decision:
 
     @property
     def denial(self) -> Reason | None:
-        """The first reason against, for a one-line refusal."""
+        """The most specific reason against, for a one-line refusal: a reason that stopped the
+        whole use, else why the first category was withheld."""
         if self.allowed:
             return None
         for reason in self.reasons:
-            if reason.code not in ALLOWING_CODES:
+            if reason.code not in ALLOWING_CODES and reason.code != "nothing_released":
                 return reason
-        return self.withheld[0][1] if self.withheld else None
+        if self.withheld:
+            return self.withheld[0][1]
+        return next((r for r in self.reasons if r.code == "nothing_released"), None)
 
     def to_dict(self) -> dict[str, object]:
         return {
