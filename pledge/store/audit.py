@@ -13,6 +13,7 @@ the caller's transaction: if it fails, the operation it records fails with it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -61,18 +62,26 @@ class Verification:
 
 
 def encode(seq: int, at: str, prev: bytes, record: Record) -> bytes:
-    """Canonical bytes of an entry: the same record always hashes the same."""
+    """Canonical bytes of an entry: a header line ``<seq> <previous leaf hash>`` that
+    verification reads without parsing JSON, then the record as canonical JSON."""
     body = {
-        "seq": seq,
         "at": at,
-        "prev": prev.hex(),
         "action": record.action,
         "actor": record.actor,
         "subject": record.subject_ref,
         "purpose": record.purpose,
         "detail": record.detail,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return b"%d %s\n%s" % (seq, prev.hex().encode(), text.encode())
+
+
+def decode(entry: bytes) -> dict[str, Any]:
+    """An entry as a dict, its header fields included."""
+    header, _, body = entry.partition(b"\n")
+    seq, _, prev = header.partition(b" ")
+    decoded: dict[str, Any] = json.loads(body)
+    return {"seq": int(seq), "prev": prev.decode(), **decoded}
 
 
 class AuditLog:
@@ -110,20 +119,22 @@ class AuditLog:
             ).first()
         return None if row is None else Checkpoint(row.size, row.root, row.timestamp, row.signature)
 
-    def verify(self, engine: Engine) -> Verification:
-        """Recompute the log from its entries and check it against every checkpoint; the
-        latest checkpoint's signature vouches for all of them."""
+    def verify(self, engine: Engine, *, every_checkpoint: bool = False) -> Verification:
+        """Recompute the log from its entries and check it against the latest checkpoint, whose
+        signature vouches for everything before it; ``every_checkpoint`` also checks each
+        earlier checkpoint's root (slower: a root per checkpoint)."""
         latest = self.latest_checkpoint(engine)
         with engine.connect() as connection:
-            sizes = dict(
-                connection.execute(select(audit_checkpoints.c.size, audit_checkpoints.c.root)).all()
-            )
-            rows = connection.execute(
-                select(audit_entries.c.seq, audit_entries.c.entry, audit_entries.c.leaf_hash)
-                .order_by(audit_entries.c.seq)
-                .execution_options(yield_per=5000)
-            )
-            problem, count = _walk(rows, sizes)
+            query = select(audit_checkpoints.c.size, audit_checkpoints.c.root)
+            if not every_checkpoint:
+                query = query.where(audit_checkpoints.c.size == (latest.size if latest else -1))
+            sizes = dict(connection.execute(query).all())
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute("SELECT seq, entry, leaf_hash FROM audit_entries ORDER BY seq")
+                problem, count = _walk(_fetch(cursor), sizes)
+            finally:
+                cursor.close()
         if problem is None and latest is not None:
             if not verify_checkpoint(self.public_key, latest):
                 problem = Problem(
@@ -160,8 +171,7 @@ class AuditLog:
             ).scalar()
         if raw is None:
             raise NotFoundError(f"no audit entry {seq}")
-        decoded: dict[str, Any] = json.loads(raw)
-        return decoded
+        return decode(raw)
 
     def prove(self, engine: Engine, seq: int) -> dict[str, Any]:
         """An inclusion proof of entry ``seq`` against the latest checkpoint."""
@@ -188,7 +198,7 @@ class AuditLog:
                 .where(audit_entries.c.subject_ref == subject_ref)
                 .order_by(audit_entries.c.seq)
             ).scalars()
-            return [json.loads(raw) for raw in raws]
+            return [decode(raw) for raw in raws]
 
 
 class AuditBatch:
@@ -290,39 +300,61 @@ def _split(frontier: bytes) -> list[bytes]:
     return [frontier[i : i + HASH] for i in range(0, len(frontier), HASH)]
 
 
-def _walk(rows: Iterator[Any], checkpoint_roots: dict[int, bytes]) -> tuple[Problem | None, int]:
-    """Check entries in order: contiguous, self-consistent, chained, and matching each
-    checkpoint root on the way. Returns the first problem and the number of entries read."""
-    tree = merkle.TreeBuilder()
-    prev = b""
+def _fetch(cursor: Any) -> Iterator[tuple[int, bytes, bytes]]:
+    """Rows straight from the driver, in large chunks: verification reads the whole log."""
+    while chunk := cursor.fetchmany(10_000):
+        yield from chunk
+
+
+def _walk(
+    rows: Iterator[tuple[int, bytes, bytes]], checkpoint_roots: dict[int, bytes]
+) -> tuple[Problem | None, int]:
+    """Check entries in order: contiguous, self-consistent, chained, and matching the
+    checkpoint roots given. Returns the first problem and the number of entries read."""
+    sha256 = hashlib.sha256
+    leaves: list[bytes] = []
+    keep = leaves.append
+    prev_hex = b""
     expected = 0
     for seq, entry, stored_leaf in rows:
         if seq != expected:
             return Problem(expected, "removed", f"entry {expected} is missing"), expected
-        leaf = merkle.leaf_hash(entry)
-        try:
-            body = json.loads(entry)
-        except ValueError:
-            return Problem(seq, "altered", f"entry {seq} is not a valid entry"), seq
-        if body.get("seq") != seq:
-            return Problem(
-                seq, "reordered", f"entry {seq} holds the content of entry {body.get('seq')}"
-            ), seq
+        leaf = sha256(b"\x00" + entry).digest()
+        claimed, _, link = entry[: entry.find(b"\n")].partition(b" ")
+        if claimed != b"%d" % seq:
+            shown = claimed.decode(errors="replace")
+            return Problem(seq, "reordered", f"entry {seq} holds the content of entry {shown}"), seq
         if leaf != stored_leaf:
             return Problem(seq, "altered", f"entry {seq} was altered"), seq
-        if body.get("prev") != prev.hex():
-            bad = seq - 1
+        if link != prev_hex:
             return Problem(
-                bad, "altered", f"entry {bad} was altered (entry {seq} no longer links to it)"
-            ), seq
-        prev = leaf
-        tree.append(leaf)
-        expected += 1
-        root = checkpoint_roots.get(tree.size)
-        if root is not None and root != tree.root():
-            return Problem(
-                seq,
+                seq - 1,
                 "altered",
-                f"entries up to {seq} do not match the checkpoint at size {tree.size}",
-            ), expected
-    return None, expected
+                f"entry {seq - 1} was altered (entry {seq} no longer links to it)",
+            ), seq
+        prev_hex = leaf.hex().encode()
+        keep(leaf)
+        expected += 1
+    return _check_roots(leaves, checkpoint_roots), expected
+
+
+def _check_roots(leaves: list[bytes], checkpoint_roots: dict[int, bytes]) -> Problem | None:
+    """Compare each checkpoint (up to the log's size) with the root recomputed from the
+    entries; one sweep with a TreeBuilder when there are many, a direct root for one."""
+    sizes = sorted(size for size in checkpoint_roots if size <= len(leaves))
+    if len(sizes) == 1:
+        computed = {sizes[0]: merkle.root(leaves[: sizes[0]])}
+    else:
+        computed, tree, wanted = {}, merkle.TreeBuilder(), set(sizes)
+        for leaf in leaves[: sizes[-1] if sizes else 0]:
+            tree.append(leaf)
+            if tree.size in wanted:
+                computed[tree.size] = tree.root()
+    for size in sizes:
+        if computed[size] != checkpoint_roots[size]:
+            return Problem(
+                size - 1,
+                "altered",
+                f"entries before {size} do not match the checkpoint at size {size}",
+            )
+    return None
