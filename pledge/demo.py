@@ -11,8 +11,8 @@ from faker import Faker
 
 from pledge.policy.model import CollectionPoint, Policy, Storage
 from pledge.policy.taxonomy import covers
+from pledge.store.collect import Collection
 from pledge.store.shapes import shape_of
-from pledge.store.vault import Collection
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "policies"
 

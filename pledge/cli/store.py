@@ -51,13 +51,16 @@ def erase(
 @audit.command("verify")
 def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    every_checkpoint: Annotated[
+        bool, typer.Option("--every-checkpoint", help="Also check each earlier checkpoint.")
+    ] = False,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Check the whole log against its latest signed checkpoint; exit 1 on any tampering."""
     with vault_for(policy, data_dir, database_url) as vault:
-        result = vault.audit.verify(vault.engine)
+        result = vault.audit.verify(vault.engine, every_checkpoint=every_checkpoint)
     report = {
         "ok": result.ok,
         "entries": result.entries,
@@ -81,7 +84,7 @@ def verify(
     elif result.problem is None:
         console.print(
             f"[green]audit log verified[/]: {result.entries} entries, "
-            f"root {report['checkpoint']['root'] if report['checkpoint'] else '-'}"
+            f"root {result.checkpoint.root.hex() if result.checkpoint else '-'}"
         )
     else:
         err_console.print(

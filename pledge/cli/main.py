@@ -1,0 +1,60 @@
+"""The root ``pledge`` app. Command groups live in their own modules and register here.
+
+Every command runs inside :class:`_Root`'s ``invoke``, so the one error handler
+(:func:`pledge.cli._output.exit_on_error`) covers commands added later without their help.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from pledge.cli import decide, demo, policy, store
+from pledge.cli._output import console, exit_on_error
+
+
+class _Root(TyperGroup):
+    # ctx is Any: Typer vendors its own click, whose Context type is not public.
+    def invoke(self, ctx: Any) -> Any:
+        with exit_on_error():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(
+    cls=_Root,
+    name="pledge",
+    no_args_is_help=True,
+    help="A privacy policy, enforced at run time.",
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"pledge {version('pledge')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """A privacy policy, enforced at run time."""
+
+
+app.add_typer(policy.app, name="policy")
+app.command(name="decide")(decide.decide)
+app.command(name="demo")(demo.demo)
+app.add_typer(store.subjects, name="subjects")
+app.add_typer(store.audit, name="audit")
+app.add_typer(store.retention, name="retention")
+
+if __name__ == "__main__":
+    app()
