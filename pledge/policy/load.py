@@ -8,7 +8,7 @@ from pathlib import Path
 from pledge.errors import PolicyError
 from pledge.policy.compiled import CompiledPolicy, compile_policy
 from pledge.policy.consistency import problems
-from pledge.policy.loader import parse_policy, read_policy_text
+from pledge.policy.loader import dotted, parse_policy, read_policy_text
 
 
 def load_policy_text(
@@ -21,7 +21,7 @@ def load_policy_text(
         if more:
             message += f" (and {more} more problem{'s' if more > 1 else ''})"
         line, column = positions.find(loc)
-        path = ".".join(str(p) for p in loc)
+        path = dotted(loc)
         raise PolicyError(message, file=file, line=line, column=column, path=path)
     return compile_policy(policy, history)
 

@@ -58,7 +58,7 @@ def _index(node: yaml.Node, loc: Loc, positions: _Positions, file: str) -> None:
                     file=file,
                     line=line,
                     column=column,
-                    path=_dotted((*loc, key)),
+                    path=dotted((*loc, key)),
                 )
             seen.add(key)
             positions.keys[(*loc, key)] = _mark(key_node)
@@ -68,7 +68,7 @@ def _index(node: yaml.Node, loc: Loc, positions: _Positions, file: str) -> None:
             _index(item, (*loc, i), positions, file)
 
 
-def _dotted(loc: Loc) -> str:
+def dotted(loc: Loc) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -143,7 +143,7 @@ def _validation_error(exc: ValidationError, positions: _Positions, file: str) ->
     message = _describe(first)
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return PolicyError(message, file=file, line=line, column=column, path=_dotted(loc) or None)
+    return PolicyError(message, file=file, line=line, column=column, path=dotted(loc) or None)
 
 
 def parse_policy(text: str, *, file: str = "<policy>") -> tuple[Policy, _Positions]:

@@ -45,6 +45,7 @@ class GroupCommit:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection inside the current shared transaction; returns once it is durable."""
+        failure: BaseException | None = None
         with self._work:
             epoch = self._open
             if epoch is None:
@@ -54,11 +55,20 @@ class GroupCommit:
             try:
                 yield epoch.connection
                 savepoint.commit()
-            except BaseException:
+            except BaseException as exc:
                 savepoint.rollback()
                 epoch.batch.rewind(mark)
-                raise
-        self._commit(epoch)
+                failure = exc
+        if failure is None:
+            self._commit(epoch)
+            return
+        # A failed unit still ends the shared transaction: left open, it would keep the
+        # database's write lock (and the audit head's row lock) until some later write.
+        try:
+            self._commit(epoch)
+        except PledgeError:
+            pass  # the unit's own error says what went wrong
+        raise failure
 
     def _start(self) -> _Epoch:
         try:

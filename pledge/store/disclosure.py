@@ -55,7 +55,9 @@ def disclose(
     result = Disclosed(recipient, purpose)
     with vault.write() as connection:
         for subject in subject_ids:
-            row = vault._subject_row(connection, subject, lock=True)
+            row = vault._subject_row(
+                connection, subject, lock=True, held=vault.for_legal_obligation(purpose)
+            )
             rows = [
                 r
                 for r in vault._rows(connection, subject)
@@ -140,7 +142,8 @@ def _aggregate(
                 if any(covers(category, r.category) for r in released):
                     counts[category] += 1
         smallest = min(counts.values())
-        if min_size is not None and smallest < min_size:
+        too_small = min_size is not None and smallest < min_size
+        if too_small:
             vault._record(
                 connection,
                 Record(
@@ -150,19 +153,22 @@ def _aggregate(
                     detail={"reason": "group_too_small", "group": smallest},
                 ),
             )
-            raise DeniedError(
-                f"'{recipient}' receives aggregates of at least {min_size} people only; "
-                f"this group has {smallest}",
-                recipient=recipient,
+        else:
+            vault._record(
+                connection,
+                Record(
+                    action="disclose_aggregate",
+                    actor=str(actor),
+                    purpose=purpose,
+                    detail={"counts": counts},
+                ),
             )
-        vault._record(
-            connection,
-            Record(
-                action="disclose_aggregate",
-                actor=str(actor),
-                purpose=purpose,
-                detail={"counts": counts},
-            ),
+    if too_small:
+        # Raised once the transaction is over, so that the refusal stays on record.
+        raise DeniedError(
+            f"'{recipient}' receives aggregates of at least {min_size} people only; "
+            f"this group has {smallest}",
+            recipient=recipient,
         )
     return Disclosed(recipient, purpose, aggregate=counts)
 
@@ -183,6 +189,6 @@ def listing(vault: Vault, subject: str) -> list[dict[str, Any]]:
             for d in connection.execute(
                 select(disclosures)
                 .where(disclosures.c.subject_id == subject)
-                .order_by(disclosures.c.at)
+                .order_by(disclosures.c.at, disclosures.c.audit_seq)
             )
         ]

@@ -118,6 +118,7 @@ def read_many(
     wanted = None if categories is None else list(categories)
     ids = list(dict.fromkeys(subject_ids))
     outcomes: dict[str, tuple[Any, list[StoredValue], dict[str, Reason], list[Decision]]] = {}
+    legal = vault.for_legal_obligation(purpose)
     with vault.write() as connection:
         rows_of: dict[str, Any] = {
             r.subject_id: r
@@ -133,7 +134,8 @@ def read_many(
         records = []
         for subject in ids:
             row = rows_of.get(subject)
-            if row is None or row.status == "erased":
+            gone = row is None or row.status == "erased"
+            if gone or (row.status == "deactivated" and not legal):
                 continue
             released, withheld, decisions = release(
                 vault.policy, actor, purpose, values[subject], choices[subject]
@@ -151,7 +153,8 @@ def read_many(
                     },
                 )
             )
-        vault.audit.append(connection, records)
+        if records:  # none when every subject is unknown or erased
+            vault.audit.append(connection, records)
     results: list[ReadResult | PledgeError] = []
     for subject in subject_ids:
         if subject not in outcomes:

@@ -12,13 +12,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from pledge.errors import NotFoundError
+from pledge.errors import ConflictError, NotFoundError
 from pledge.policy.taxonomy import covers
 from pledge.store import consents as consent_ledger
 from pledge.store.audit import Record
-from pledge.store.collect import aad
+from pledge.store.collect import LOOKUP_KINDS, aad
+from pledge.store.crypto import SubjectCipher
 from pledge.store.schema import (
     consent_state,
     disclosures,
@@ -50,7 +51,7 @@ def export(vault: Vault, subject: str, *, actor: str = "subject") -> dict[str, A
         shared = connection.execute(
             select(disclosures)
             .where(disclosures.c.subject_id == subject)
-            .order_by(disclosures.c.at)
+            .order_by(disclosures.c.at, disclosures.c.audit_seq)
         ).all()
         vault._record(
             connection,
@@ -127,6 +128,8 @@ def rectify(
                 .values(ciphertext=cipher.encrypt(clean.encode(), aad(subject, r.point, field)))
             )
             changed.append(f"{r.point}.{field}")
+        if any(r.category in LOOKUP_KINDS for r in rows):
+            _reindex(vault, connection, subject, cipher, field)
         vault._record(
             connection,
             Record(
@@ -137,6 +140,33 @@ def rectify(
             ),
         )
     return changed
+
+
+def _reindex(
+    vault: Vault, connection: Connection, subject: str, cipher: SubjectCipher, field: str
+) -> None:
+    """Lookup tokens follow a corrected email or username: the new value finds the subject,
+    the old one no longer does."""
+    tokens = {
+        vault.index.token(LOOKUP_KINDS[r.category], vault._open(cipher, subject, r)): (
+            LOOKUP_KINDS[r.category]
+        )
+        for r in vault._rows(connection, subject)
+        if r.category in LOOKUP_KINDS
+    }
+    taken = connection.execute(
+        select(subject_lookup.c.kind).where(
+            subject_lookup.c.token.in_(list(tokens)), subject_lookup.c.subject_id != subject
+        )
+    ).first()
+    if taken is not None:
+        raise ConflictError(f"that {taken.kind} already belongs to another subject", field=field)
+    connection.execute(delete(subject_lookup).where(subject_lookup.c.subject_id == subject))
+    if tokens:
+        connection.execute(
+            insert(subject_lookup),
+            [{"token": t, "subject_id": subject, "kind": k} for t, k in tokens.items()],
+        )
 
 
 def hold_days(vault: Vault, category: str) -> int | None:

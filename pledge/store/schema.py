@@ -9,6 +9,9 @@ keyed pseudonym.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -23,9 +26,31 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
 
 metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime on every database: SQLite keeps no offset and hands back naive
+    values, PostgreSQL answers in the session's time zone; both come back as UTC here."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
 
 meta = Table(
     "meta",
@@ -39,18 +64,18 @@ policy_versions = Table(
     metadata,
     Column("version", String(128), primary_key=True),
     Column("text", Text, nullable=False),
-    Column("activated_at", DateTime(timezone=True), nullable=False),
+    Column("activated_at", UtcDateTime(), nullable=False),
 )
 
 subjects = Table(
     "subjects",
     metadata,
     Column("subject_id", String(32), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("policy_version", String(128), nullable=False),
     Column("wrapped_key", LargeBinary, nullable=True),  # NULL once crypto-shredded
     Column("status", String(16), nullable=False),  # active | deactivated | erased
-    Column("status_at", DateTime(timezone=True), nullable=True),
+    Column("status_at", UtcDateTime(), nullable=True),
 )
 
 subject_lookup = Table(
@@ -71,7 +96,7 @@ personal_values = Table(
     Column("category", String(128), nullable=False),
     Column("ciphertext", LargeBinary, nullable=False),
     Column("policy_version", String(128), nullable=False),
-    Column("collected_at", DateTime(timezone=True), nullable=False),
+    Column("collected_at", UtcDateTime(), nullable=False),
     Column("visible", Boolean, nullable=False, default=False),
     PrimaryKeyConstraint("subject_id", "point", "field"),
     ForeignKeyConstraint(["subject_id"], ["subjects.subject_id"], ondelete="CASCADE"),
@@ -86,7 +111,7 @@ consent_events = Table(
     Column("granted", Boolean, nullable=False),
     Column("source", String(64), nullable=False),
     Column("policy_version", String(128), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("subject_id", "seq"),
 )
 
@@ -110,7 +135,7 @@ disclosures = Table(
     Column("categories", JSON, nullable=False),
     Column("legal_ref", String(512), nullable=True),
     Column("policy_version", String(128), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("audit_seq", Integer, nullable=False),
     PrimaryKeyConstraint("subject_id", "disclosure_id"),
 )

@@ -30,6 +30,7 @@ from pledge.policy import (
     Decision,
     Reason,
 )
+from pledge.policy.model import Basis
 from pledge.store import collect, disclosure, reads, retention, rights
 from pledge.store import consents as consent_ledger
 from pledge.store.audit import AuditLog, Record
@@ -110,14 +111,23 @@ class Vault:
     def _record(self, connection: Connection, *records: Record) -> list[int]:
         return self.audit.append(connection, records)
 
-    def _subject_row(self, connection: Connection, subject: str, *, lock: bool = False) -> Any:
+    def _subject_row(
+        self, connection: Connection, subject: str, *, lock: bool = False, held: bool = False
+    ) -> Any:
+        """The subject's row; an erased subject is not found. One whose erasure left values
+        under a legal hold (``deactivated``) is found only when ``held`` (a legal use)."""
         query = select(subjects).where(subjects.c.subject_id == subject)
         row = connection.execute(query.with_for_update() if lock else query).first()
         if row is None:
             raise NotFoundError(f"no subject '{subject}'", subject=subject)
-        if row.status == "erased":
+        if row.status == "erased" or (row.status == "deactivated" and not held):
             raise NotFoundError(f"subject '{subject}' was erased", subject=subject)
         return row
+
+    def for_legal_obligation(self, purpose: str) -> bool:
+        """Whether ``purpose`` is one the law imposes: the only use of values under a hold."""
+        spec = self.policy.policy.purposes.get(purpose)
+        return spec is not None and spec.basis is Basis.legal_obligation
 
     def cipher(self, subject_row: Any) -> SubjectCipher:
         return SubjectCipher(self.keys.unwrap(subject_row.wrapped_key))
