@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from pledge.cli import decide, demo, policy, store
+from pledge.cli import decide, demo, master_key, policy, store
 from pledge.cli._output import console, exit_on_error
 
 
@@ -55,6 +55,7 @@ app.command(name="demo")(demo.demo)
 app.add_typer(store.subjects, name="subjects")
 app.add_typer(store.audit, name="audit")
 app.add_typer(store.retention, name="retention")
+app.add_typer(master_key.app, name="master-key")
 
 if __name__ == "__main__":
     app()

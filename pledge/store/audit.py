@@ -320,9 +320,12 @@ def _walk(
         if seq != expected:
             return Problem(expected, "removed", f"entry {expected} is missing"), expected
         leaf = sha256(b"\x00" + entry).digest()
-        claimed, _, link = entry[: entry.find(b"\n")].partition(b" ")
+        cut = entry.find(b"\n")
+        if cut < 0:
+            return Problem(seq, "altered", f"entry {seq} is not in the log's format"), seq
+        claimed, _, link = entry[:cut].partition(b" ")
         if claimed != b"%d" % seq:
-            shown = claimed.decode(errors="replace")
+            shown = claimed[:20].decode(errors="replace")
             return Problem(seq, "reordered", f"entry {seq} holds the content of entry {shown}"), seq
         if leaf != stored_leaf:
             return Problem(seq, "altered", f"entry {seq} was altered"), seq
