@@ -109,6 +109,20 @@ def prove(
     print_json(proof)
 
 
+@audit.command("consistency")
+def consistency(
+    old_size: Annotated[int, typer.Argument(help="Size of the log you hold a checkpoint for.")],
+    policy: PolicyOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Print a proof that today's log only grew since it had OLD_SIZE entries, as JSON."""
+    with vault_for(policy, data_dir, database_url) as vault:
+        proof = vault.audit.consistency(vault.engine, old_size)
+        proof["public_key"] = vault.audit.public_key.public_bytes_raw().hex()
+    print_json(proof)
+
+
 @retention.command("run")
 def run(
     policy: PolicyOption = None,

@@ -191,6 +191,23 @@ class AuditLog:
             "proof": [h.hex() for h in merkle.inclusion_proof(leaves, seq)],
         }
 
+    def consistency(self, engine: Engine, old_size: int) -> dict[str, Any]:
+        """A proof that the log at the latest checkpoint extends the log of ``old_size``
+        entries: nothing recorded then was changed or removed since."""
+        checkpoint = self.latest_checkpoint(engine)
+        if checkpoint is None or not 0 <= old_size <= checkpoint.size:
+            raise NotFoundError(f"there is no checkpointed log of {old_size} entries to extend")
+        leaves = self.leaf_hashes(engine, checkpoint.size)
+        return {
+            "old_size": old_size,
+            "old_root": merkle.root(leaves[:old_size]).hex(),
+            "tree_size": checkpoint.size,
+            "root": checkpoint.root.hex(),
+            "checkpoint_timestamp": checkpoint.timestamp,
+            "checkpoint_signature": checkpoint.signature.hex(),
+            "proof": [h.hex() for h in merkle.consistency_proof(leaves, old_size)],
+        }
+
     def entries_for(self, engine: Engine, subject_ref: str) -> list[dict[str, Any]]:
         with engine.connect() as connection:
             raws = connection.execute(
