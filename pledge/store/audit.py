@@ -253,6 +253,8 @@ class AuditBatch:
         self.prev = prev
 
     def append(self, records: Sequence[Record]) -> list[int]:
+        if not records:
+            return []
         at = self.log.clock()
         rows, seqs = [], []
         tree, prev = merkle.TreeBuilder.restore(self.tree.size, self.tree.subtrees), self.prev

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
@@ -64,10 +64,8 @@ class GroupCommit:
             return
         # A failed unit still ends the shared transaction: left open, it would keep the
         # database's write lock (and the audit head's row lock) until some later write.
-        try:
+        with suppress(PledgeError):  # the unit's own error says what went wrong
             self._commit(epoch)
-        except PledgeError:
-            pass  # the unit's own error says what went wrong
         raise failure
 
     def _start(self) -> _Epoch:

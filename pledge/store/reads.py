@@ -134,9 +134,10 @@ def read_many(
         records = []
         for subject in ids:
             row = rows_of.get(subject)
-            gone = row is None or row.status == "erased"
-            if gone or (row.status == "deactivated" and not legal):
+            if row is None or row.status == "erased":
                 continue
+            if row.status == "deactivated" and not legal:
+                continue  # erased, but for values held for the law: those serve it only
             released, withheld, decisions = release(
                 vault.policy, actor, purpose, values[subject], choices[subject]
             )

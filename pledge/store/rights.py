@@ -115,7 +115,9 @@ def rectify(
         cipher = vault.cipher(row)
         changed = []
         for r in rows:
-            spec = points[r.point].fields[field] if r.point in points else None
+            # The value may come from an older policy whose point declared fields this one
+            # no longer does; its shape then follows from its category.
+            spec = points[r.point].fields.get(field) if r.point in points else None
             shape = shape_of(r.category, spec.shape if spec else None)
             clean = check_value(r.point, field, shape, value)
             connection.execute(

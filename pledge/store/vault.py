@@ -41,6 +41,7 @@ from pledge.store.crypto import BlindIndex, SubjectCipher
 from pledge.store.database import open_engine
 from pledge.store.keys import KeyProvider
 from pledge.store.reads import ReadResult, StoredValue
+from pledge.store.rotation import Rotation, rotate_master_key
 from pledge.store.schema import personal_values, subject_lookup, subjects
 
 Clock = Callable[[], dt.datetime]
@@ -87,15 +88,19 @@ class Vault:
         """Open (creating on first use) the store at ``url``; enforce ``policy_text``, or the
         policy most recently activated there when it is None."""
         engine = open_engine(url)
-        secrets = load_secrets(engine, keys)
-        if policy_text is None:
-            policy_text = latest_policy(engine)
-            policy_file = "<recorded policy>"
+        try:
+            secrets = load_secrets(engine, keys)
             if policy_text is None:
-                raise InputError(
-                    "this store has no policy yet: pass --policy FILE (or set PLEDGE_POLICY)"
-                )
-        policy = activate_policy(engine, policy_text, policy_file, clock())
+                policy_text = latest_policy(engine)
+                policy_file = "<recorded policy>"
+                if policy_text is None:
+                    raise InputError(
+                        "this store has no policy yet: pass --policy FILE (or set PLEDGE_POLICY)"
+                    )
+            policy = activate_policy(engine, policy_text, policy_file, clock())
+        except BaseException:
+            engine.dispose()  # a refused start (wrong key, bad policy) keeps no connections
+            raise
         audit = AuditLog(secrets.signing_key, lambda: clock().isoformat())
         return cls(engine, keys, policy, BlindIndex(secrets.index_key), audit, clock)
 
@@ -305,3 +310,6 @@ class Vault:
 
     def run_retention(self) -> retention.RetentionReport:
         return retention.run(self)
+
+    def rotate_master_key(self, new: KeyProvider, *, actor: str = "operator") -> Rotation:
+        return rotate_master_key(self, new, actor=actor)
