@@ -1,0 +1,88 @@
+"""The application factory: one vault in, one FastAPI app out, nothing global.
+
+Tests build an app per temporary database; the server builds one per worker from the
+environment (:mod:`pledge.api.asgi`). Versioned routes live under ``/v1``; ``/healthz`` and
+``/metrics`` sit outside it, for infrastructure that does not follow API versions.
+
+Layers, outermost first: :class:`~pledge.api.observe.RequestContext` (request id, access log,
+metrics, last-resort 500), :class:`~pledge.api.limits.BodyLimit`, then FastAPI's exception
+handling (:mod:`pledge.api.problems`), then the routes, each guarded by its key scope
+(:mod:`pledge.api.deps`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Any
+
+from fastapi import FastAPI
+
+from pledge.api import problems
+from pledge.api.config import ApiSettings, load_api_settings
+from pledge.api.keys import KeyStore
+from pledge.api.limits import BodyLimit, TokenBuckets
+from pledge.api.metrics import Metrics
+from pledge.api.observe import RequestContext
+from pledge.api.routes import (
+    audit,
+    collect,
+    consents,
+    decisions,
+    disclosures,
+    keys,
+    ops,
+    policy,
+    reads,
+    rights,
+)
+from pledge.store.vault import Vault
+
+DESCRIPTION = """\
+Pledge holds personal data and enforces a privacy policy on every use of it.
+Authenticate with `Authorization: Bearer <key>` (create keys with `pledge keys create`).
+Errors are RFC 9457 problem details (`application/problem+json`). See docs/api.md.
+"""
+
+
+class _PledgeApp(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        if not self.openapi_schema:
+            self.openapi_schema = problems.as_problem_json(super().openapi())
+        return self.openapi_schema
+
+
+def create_app(
+    vault: Vault, *, settings: ApiSettings | None = None, owns_vault: bool = False
+) -> FastAPI:
+    """The service over ``vault``. With ``owns_vault`` the app closes it on shutdown."""
+    settings = settings or load_api_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_vault:
+            vault.close()
+
+    app = _PledgeApp(
+        title="Pledge",
+        version=version("pledge"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redoc_url=None,
+    )
+    metrics = Metrics()
+    app.state.vault = vault
+    app.state.keys = KeyStore(vault)
+    app.state.limiter = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.metrics = metrics
+    problems.install(app)
+
+    for resource in (collect, reads, consents, disclosures, decisions, rights, audit, policy, keys):
+        app.include_router(resource.router)
+    app.include_router(ops.router)
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestContext, metrics=metrics)
+    return app

@@ -1,0 +1,86 @@
+"""What route functions receive, as ``Annotated`` aliases: the vault, and the caller's key
+checked for the scopes an endpoint allows.
+
+Authorisation by scope happens here, before a route runs, so a route cannot forget it: a
+route that takes ``AdminKey`` is unreachable with any other key, whatever ids its URL names.
+What a role may read within its scope is the policy's decision, made by the vault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from pledge.api.errors import RateLimited, ScopeForbidden, Unauthenticated
+from pledge.api.keys import ApiKey, KeyStore, Scope
+from pledge.api.limits import TokenBuckets
+from pledge.api.schemas import SUBJECT_PATTERN
+from pledge.store.vault import Vault
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `pledge keys create`: `Authorization: Bearer plg_<id>.<secret>`.",
+)
+
+
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+VaultDep = Annotated[Vault, Depends(_vault)]
+
+
+def _keys(request: Request) -> KeyStore:
+    keys: KeyStore = request.app.state.keys
+    return keys
+
+
+Keys = Annotated[KeyStore, Depends(_keys)]
+
+
+def _caller(
+    request: Request,
+    keys: Keys,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiKey:
+    if credentials is None:
+        raise Unauthenticated("send an API key as the header 'Authorization: Bearer <key>'")
+    key = keys.authenticate(credentials.credentials)
+    request.state.key_id = key.key_id
+    limiter: TokenBuckets = request.app.state.limiter
+    wait = limiter.take(key.key_id)
+    if wait:
+        raise RateLimited(wait)
+    return key
+
+
+Caller = Annotated[ApiKey, Depends(_caller)]
+
+
+def _scoped(*scopes: Scope) -> Callable[[ApiKey], ApiKey]:
+    needed = " or ".join(scopes)
+
+    def check(key: Caller) -> ApiKey:
+        if key.scope not in scopes:
+            raise ScopeForbidden(
+                f"this endpoint needs a {needed} key; this is a {key.scope} key",
+                scope=key.scope,
+            )
+        return key
+
+    return check
+
+
+StaffKey = Annotated[ApiKey, Depends(_scoped("role", "admin"))]
+RoleKey = Annotated[ApiKey, Depends(_scoped("role"))]
+RecipientKey = Annotated[ApiKey, Depends(_scoped("recipient"))]
+AdminKey = Annotated[ApiKey, Depends(_scoped("admin"))]
+
+SubjectId = Annotated[
+    str, Path(pattern=SUBJECT_PATTERN, description="A subject id (32 hex characters).")
+]

@@ -1,0 +1,178 @@
+"""API keys: who is calling, and in which scope.
+
+A key reads ``plg_<key_id>.<secret>``. ``key_id`` is public: it finds the row, names the key
+in logs and the audit log, and is what ``pledge keys revoke`` takes. ``secret`` is 32 random
+bytes, and only its SHA-256 is stored.
+
+Why SHA-256 and not argon2id: a password hash is slow on purpose, because passwords are
+guessable and each guess must cost the attacker. A 256-bit random secret cannot be guessed at
+any speed, so slowing the hash protects nothing, while ~50 ms of argon2 on every request would
+cap a server core at about 20 requests a second. A leaked table still yields no usable key.
+
+Scopes:
+
+- ``role`` acts as one staff role of the policy: reads go through the decision function.
+- ``recipient`` acts as one recipient of the policy: it can only request disclosures to itself.
+- ``admin`` answers data-subject requests, checks the audit log and manages keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from sqlalchemy import insert, select, update
+
+from pledge.api.errors import Unauthenticated
+from pledge.api.keys_table import api_keys
+from pledge.errors import ConflictError, InputError, NotFoundError
+from pledge.policy import Actor
+from pledge.policy.loader import suggest
+from pledge.store.audit import Record
+from pledge.store.vault import Vault
+
+Scope = Literal["role", "recipient", "admin"]
+PREFIX = "plg_"
+_ID_BYTES = 8
+_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    scope: Scope
+    actor: str | None
+    name: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    def __str__(self) -> str:
+        """How the audit log names this caller."""
+        return f"key:{self.key_id}"
+
+    @property
+    def acting_as(self) -> Actor | None:
+        """The policy's actor this key acts as; an admin key acts as none."""
+        if self.actor is None:
+            return None
+        if self.scope == "role":
+            return Actor.role(self.actor)
+        if self.scope == "recipient":
+            return Actor.recipient(self.actor)
+        return None
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def _utc(at: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands datetimes back without their offset; they were written in UTC."""
+    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
+
+
+def _key(row: Any) -> ApiKey:
+    created = _utc(row.created_at)
+    assert created is not None
+    return ApiKey(row.key_id, row.scope, row.actor, row.name, created, _utc(row.revoked_at))
+
+
+class KeyStore:
+    """Creates, lists, revokes and checks keys, in the vault's database."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    def create(
+        self, scope: Scope, actor: str | None, name: str | None, *, by: str
+    ) -> tuple[ApiKey, str]:
+        """A new key and its full text; the text is shown once and never stored."""
+        self._check_actor(scope, actor)
+        key_id = secrets.token_hex(_ID_BYTES)
+        secret = secrets.token_urlsafe(_SECRET_BYTES)
+        key = ApiKey(
+            key_id,
+            scope,
+            actor,
+            name or (actor if actor else "admin"),
+            self.vault.clock(),
+            None,
+        )
+        with self.vault.write() as connection:
+            connection.execute(
+                insert(api_keys).values(
+                    key_id=key.key_id,
+                    secret_hash=_digest(secret),
+                    scope=key.scope,
+                    actor=key.actor,
+                    name=key.name,
+                    created_at=key.created_at,
+                )
+            )
+            self.vault.audit.append(
+                connection,
+                [
+                    Record(
+                        action="api_key_created",
+                        actor=by,
+                        detail={"key_id": key_id, "scope": scope, "actor": actor},
+                    )
+                ],
+            )
+        return key, f"{PREFIX}{key_id}.{secret}"
+
+    def _check_actor(self, scope: Scope, actor: str | None) -> None:
+        policy = self.vault.policy.policy
+        if scope == "admin":
+            if actor is not None:
+                raise InputError("an admin key acts for no role or recipient", field="actor")
+            return
+        names = policy.roles if scope == "role" else policy.recipients
+        if actor is None:
+            raise InputError(f"a {scope} key needs the {scope} it acts as", field="actor")
+        if actor not in names:
+            raise InputError(
+                f"the policy (version {self.vault.policy.version}) has no {scope} "
+                f"'{actor}'{suggest(actor, names)}",
+                field="actor",
+            )
+
+    def all_keys(self) -> list[ApiKey]:
+        with self.vault.engine.connect() as connection:
+            rows = connection.execute(select(api_keys).order_by(api_keys.c.created_at))
+            return [_key(row) for row in rows]
+
+    def revoke(self, key_id: str, *, by: str) -> ApiKey:
+        """Revoke ``key_id`` from the next request on; revoking twice is a conflict."""
+        now = self.vault.clock()
+        with self.vault.write() as connection:
+            row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+            if row is None:
+                raise NotFoundError(f"no API key '{key_id}'", key_id=key_id)
+            if row.revoked_at is not None:
+                raise ConflictError(f"API key '{key_id}' is already revoked", key_id=key_id)
+            connection.execute(
+                update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=now)
+            )
+            self.vault.audit.append(
+                connection,
+                [Record(action="api_key_revoked", actor=by, detail={"key_id": key_id})],
+            )
+        return replace(_key(row), revoked_at=now)
+
+    def authenticate(self, presented: str) -> ApiKey:
+        """The live key ``presented`` is, or :class:`Unauthenticated`."""
+        key_id, dot, secret = presented.removeprefix(PREFIX).partition(".")
+        if not presented.startswith(PREFIX) or not dot or not key_id or not secret:
+            raise Unauthenticated("the API key is malformed; it looks like plg_<id>.<secret>")
+        with self.vault.engine.connect() as connection:
+            row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
+            raise Unauthenticated("the API key is not valid")
+        if row.revoked_at is not None:
+            raise Unauthenticated("the API key was revoked; ask an administrator for a new one")
+        return _key(row)

@@ -1,0 +1,406 @@
+"""What comes in and what goes out, one model per direction.
+
+Inputs forbid unknown fields, so a misspelt field is an error and not a silent default.
+Outputs are built from the vault's results, field by field, never from stored rows: what a
+response holds is written down here, and nothing else reaches the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+from pledge.policy import Decision, Reason
+
+SUBJECT_PATTERN = r"^[0-9a-f]{32}$"
+MAX_BATCH = 1000
+
+SubjectRef = Annotated[
+    str, Field(pattern=SUBJECT_PATTERN, description="A subject id (32 hex characters).")
+]
+Name = Annotated[str, Field(min_length=1, max_length=160)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- collection and lookup --------------------------------------------------------------------
+
+
+class CollectIn(_In):
+    fields: dict[Annotated[str, Field(max_length=64)], StrictStr | StrictInt] = Field(
+        description="Values by the collection point's field names; undeclared fields are refused."
+    )
+    subject: SubjectRef | None = Field(
+        default=None, description="Collect for this known subject; else found by email/username."
+    )
+    choices: dict[Name, bool] = Field(
+        default_factory=dict,
+        description="Choices the point's form offers, e.g. a marketing opt-in.",
+    )
+    age: int | None = Field(
+        default=None, ge=0, le=150, description="Needed where a point has a minimum age."
+    )
+
+
+class BulkCollectIn(_In):
+    items: list[CollectIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class CollectedOut(BaseModel):
+    subject: str
+    point: str
+    fields: list[str]
+    policy_version: str
+    created: bool = Field(description="True when this collection created the subject.")
+
+
+class BulkCollectedOut(BaseModel):
+    items: list[CollectedOut]
+
+
+class LookupIn(_In):
+    kind: Literal["email", "username"]
+    value: str = Field(min_length=1, max_length=320)
+
+
+class SubjectOut(BaseModel):
+    subject: str
+
+
+# --- decisions and reasons --------------------------------------------------------------------
+
+
+class ReasonOut(BaseModel):
+    code: str
+    message: str
+    ref: str = Field(description="The policy path that decided it.")
+
+    @classmethod
+    def of(cls, reason: Reason) -> ReasonOut:
+        return cls(code=reason.code, message=reason.message, ref=reason.ref)
+
+
+class ObligationOut(BaseModel):
+    code: str
+    detail: str
+
+
+class DecisionOut(BaseModel):
+    allowed: bool
+    released: list[str]
+    withheld: dict[str, ReasonOut]
+    reasons: list[ReasonOut]
+    obligations: list[ObligationOut]
+
+    @classmethod
+    def of(cls, decision: Decision) -> DecisionOut:
+        return cls(
+            allowed=decision.allowed,
+            released=sorted(decision.released),
+            withheld={c: ReasonOut.of(r) for c, r in decision.withheld},
+            reasons=[ReasonOut.of(r) for r in decision.reasons],
+            obligations=[ObligationOut(code=o.code, detail=o.detail) for o in decision.obligations],
+        )
+
+
+class ActorIn(_In):
+    kind: Literal["role", "recipient", "communication"]
+    name: Name
+
+
+class ChoicesIn(_In):
+    granted: list[Name] = Field(default_factory=list, max_length=100)
+    withdrawn: list[Name] = Field(default_factory=list, max_length=100)
+    stop_all: bool = False
+
+
+class _Question(_In):
+    actor: ActorIn | None = Field(
+        default=None, description="Who asks; role and recipient keys may only ask as themselves."
+    )
+    purpose: Name
+    categories: list[Name] = Field(min_length=1, max_length=100)
+    collected_under: Name | None = None
+    legal_ref: str | None = Field(default=None, max_length=512)
+    group_size: int | None = Field(default=None, ge=0)
+
+
+class DecisionIn(_Question):
+    """Give the person's ``choices``, or a ``subject`` whose recorded choices apply."""
+
+    choices: ChoicesIn | None = None
+    subject: SubjectRef | None = None
+
+    @model_validator(mode="after")
+    def _one_source_of_choices(self) -> DecisionIn:
+        if self.choices is not None and self.subject is not None:
+            raise ValueError("give choices or subject, not both")
+        return self
+
+
+class BulkDecisionIn(_Question):
+    """One decision per subject (their recorded choices) or per entry of ``choices``."""
+
+    subjects: list[SubjectRef] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
+    choices: list[ChoicesIn] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _exactly_one_list(self) -> BulkDecisionIn:
+        if (self.subjects is None) == (self.choices is None):
+            raise ValueError("give exactly one of subjects and choices")
+        return self
+
+
+class BulkDecisionOut(BaseModel):
+    decisions: list[DecisionOut] = Field(description="In the order of the request.")
+
+
+# --- reads, consents, disclosures -------------------------------------------------------------
+
+
+class ReadOut(BaseModel):
+    subject: str
+    purpose: str
+    values: dict[str, str] = Field(description="Released values by field name.")
+    withheld: dict[str, ReasonOut] = Field(description="Fields not released, and why.")
+
+
+class ChoiceIn(_In):
+    choice: Name = Field(
+        description="A choice key, e.g. marketing.communications.email (a purpose), "
+        "recipient:<name>, channel:email, show:<category>, policy:<version>, stop:all."
+    )
+
+
+class ChoiceOut(BaseModel):
+    subject: str
+    choice: str
+    granted: bool
+
+
+class ChoicesOut(BaseModel):
+    granted: list[str]
+    withdrawn: list[str]
+    stop_all: bool
+
+
+class ConsentEventOut(BaseModel):
+    seq: int
+    choice: str
+    granted: bool
+    source: str
+    policy_version: str
+    at: dt.datetime
+
+
+class DisclosureIn(_In):
+    subjects: list[SubjectRef] = Field(min_length=1, max_length=MAX_BATCH)
+    purpose: Name
+    categories: list[Name] = Field(min_length=1, max_length=100)
+    legal_ref: str | None = Field(
+        default=None, max_length=512, description="Court order, statute...: where the policy asks."
+    )
+
+
+class DisclosedOut(BaseModel):
+    recipient: str
+    purpose: str
+    released: dict[str, dict[str, str]] = Field(description="Values by field, by subject.")
+    refused: dict[str, ReasonOut] = Field(description="Subjects whose data was not released.")
+    aggregate: dict[str, int] | None = Field(description="Counts, for aggregate-only recipients.")
+
+
+class DisclosureOut(BaseModel):
+    recipient: str
+    purpose: str
+    categories: list[str]
+    legal_ref: str | None
+    at: dt.datetime
+    audit_entry: int
+
+
+# --- rights -----------------------------------------------------------------------------------
+
+
+class RectifyIn(_In):
+    value: StrictStr = Field(min_length=1, max_length=2000)
+
+
+class RectifiedOut(BaseModel):
+    subject: str
+    fields: list[str] = Field(description="Where the value was corrected: point.field.")
+
+
+class ExportValueOut(BaseModel):
+    point: str
+    field: str
+    category: str
+    value: str
+    collected_at: dt.datetime
+    policy_version: str
+
+
+class ExportChoiceOut(BaseModel):
+    choice: str
+    granted: bool
+    source: str
+    at: dt.datetime
+    policy_version: str
+
+
+class ExportDisclosureOut(BaseModel):
+    recipient: str
+    purpose: str
+    categories: list[str]
+    legal_ref: str | None
+    at: dt.datetime
+
+
+class ExportOut(BaseModel):
+    subject: str
+    status: str
+    created_at: dt.datetime
+    data: list[ExportValueOut]
+    choices: list[ExportChoiceOut]
+    disclosures: list[ExportDisclosureOut]
+    audit_ref: str = Field(description="The subject's pseudonym in the audit log.")
+
+
+class ErasureOut(BaseModel):
+    subject: str
+    deleted_fields: list[str]
+    held_fields: list[str] = Field(
+        description="Kept because the law requires it, until held_until."
+    )
+    held_until: dt.datetime | None
+    key_destroyed: bool
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+class CheckpointOut(BaseModel):
+    size: int
+    root: str
+    timestamp: str
+
+
+class AuditProblemOut(BaseModel):
+    seq: int
+    kind: str
+    message: str
+
+
+class VerificationOut(BaseModel):
+    ok: bool
+    entries: int
+    checkpoint: CheckpointOut | None
+    problem: AuditProblemOut | None
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: str
+    prev: str
+    action: str
+    actor: str
+    subject: str | None = Field(description="The subject's pseudonym, never its id.")
+    purpose: str | None
+    detail: dict[str, Any]
+
+
+class ProofOut(BaseModel):
+    entry: AuditEntryOut
+    leaf_index: int
+    leaf_hash: str
+    tree_size: int
+    root: str
+    checkpoint_timestamp: str
+    checkpoint_signature: str
+    proof: list[str] = Field(description="RFC 6962 inclusion proof, hex hashes.")
+
+
+# --- policy, keys, health ---------------------------------------------------------------------
+
+
+class FieldOut(BaseModel):
+    category: str
+    required: bool
+
+
+class PointOut(BaseModel):
+    fields: dict[str, FieldOut]
+    purposes: list[str]
+    choices: list[str]
+    min_age: int | None
+
+
+class PurposeOut(BaseModel):
+    basis: str
+    channel: str | None
+
+
+class GrantOut(BaseModel):
+    purposes: list[str]
+    categories: list[str]
+
+
+class RecipientOut(GrantOut):
+    kind: str
+    condition: str
+
+
+class PolicySummaryOut(BaseModel):
+    version: str
+    organisation: str
+    effective: dt.date
+    collection_points: dict[str, PointOut]
+    purposes: dict[str, PurposeOut]
+    roles: dict[str, GrantOut]
+    recipients: dict[str, RecipientOut]
+
+
+class KeyIn(_In):
+    scope: Literal["role", "recipient", "admin"]
+    actor: Name | None = Field(default=None, description="The role or recipient; none for admin.")
+    name: str | None = Field(default=None, max_length=128, description="A label for people.")
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    scope: str
+    actor: str | None
+    name: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class KeyCreatedOut(KeyOut):
+    key: str = Field(description="The full key. Shown this once; store it now.")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    policy_version: str
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with Pledge's stable ``code``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
+    reason: ReasonOut | None = Field(default=None, description="Why the policy said no.")

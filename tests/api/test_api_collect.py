@@ -1,0 +1,143 @@
+"""Collection at a point, in bulk, and finding a subject by email."""
+
+from __future__ import annotations
+
+import random
+
+from api_support import Service, assert_problem, person
+from sqlalchemy import func, select
+
+from pledge.store.schema import subjects
+
+
+def test_collect_creates_a_subject_and_stamps_the_policy_version(service: Service) -> None:
+    fields = person(service.vault)
+    body = service.collect("registration", fields, who="role:sales", age=30)
+    assert body["created"] is True
+    assert body["fields"] == sorted(fields)
+    assert body["policy_version"] == "2015-04-13"
+    again = service.collect(
+        "registration", {"email": fields["email"], "name": "Other Name"}, age=30
+    )
+    assert again["subject"] == body["subject"]
+    assert again["created"] is False
+
+
+def test_collect_refuses_an_undeclared_field_naming_it(service: Service) -> None:
+    response = service.client.post(
+        "/v1/collect/newsletter",
+        json={"fields": {"email": "ann@example.org", "shoe_size": "42"}, "age": 30},
+        headers=service.as_("admin"),
+    )
+    body = assert_problem(response, 422, "collection_refused")
+    assert body["errors"] == [{"field": "shoe_size", "message": body["detail"]}]
+
+
+def test_collect_refuses_someone_under_the_minimum_age(service: Service) -> None:
+    response = service.client.post(
+        "/v1/collect/newsletter",
+        json={"fields": {"email": "kid@example.org"}, "age": 12},
+        headers=service.as_("admin"),
+    )
+    assert assert_problem(response, 422, "collection_refused")["errors"][0]["field"] == "age"
+
+
+def test_malformed_body_is_a_validation_problem_with_the_field(service: Service) -> None:
+    response = service.client.post(
+        "/v1/collect/newsletter",
+        json={"fields": {"email": ["not", "text"]}, "age": "old", "colour": 1},
+        headers=service.as_("role:marketing"),
+    )
+    body = assert_problem(response, 422, "invalid_input")
+    fields = {e["field"] for e in body["errors"]}
+    assert {"body.age", "body.colour"} <= fields
+    assert any(f.startswith("body.fields.email") for f in fields)
+    assert "old" not in response.text  # input is never echoed
+
+
+def test_invalid_json_is_a_validation_problem(service: Service) -> None:
+    response = service.client.post(
+        "/v1/collect/newsletter",
+        content=b'{"fields": ',
+        headers={**service.as_("admin"), "Content-Type": "application/json"},
+    )
+    assert assert_problem(response, 422, "invalid_input")["errors"][0]["field"].startswith("body")
+
+
+def test_unknown_subject_is_404(service: Service) -> None:
+    response = service.client.post(
+        "/v1/collect/newsletter",
+        json={"fields": {"email": "ann@example.org"}, "age": 30, "subject": "ab" * 16},
+        headers=service.as_("admin"),
+    )
+    assert_problem(response, 404, "not_found")
+
+
+def test_an_email_of_another_subject_is_a_conflict(service: Service) -> None:
+    rng = random.Random(1)
+    first = service.collect("registration", person(service.vault, rng), age=30)
+    second_fields = person(service.vault, rng)
+    service.collect("registration", second_fields, age=30)
+    response = service.client.post(
+        "/v1/collect/newsletter",
+        json={"fields": {"email": second_fields["email"]}, "age": 30, "subject": first["subject"]},
+        headers=service.as_("admin"),
+    )
+    assert_problem(response, 409, "conflict")
+
+
+def test_bulk_collect_stores_all_or_nothing(service: Service) -> None:
+    rng = random.Random(2)
+    items = [{"fields": person(service.vault, rng), "age": 30} for _ in range(3)]
+    for item in items:
+        service.sensitive.add(*item["fields"].values())
+    bad = [*items, {"fields": {"name": "No Email"}, "age": 30}]
+    response = service.client.post(
+        "/v1/collect/registration/bulk", json={"items": bad}, headers=service.as_("admin")
+    )
+    assert_problem(response, 422, "collection_refused")
+    with service.vault.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(subjects)).scalar() == 0
+    response = service.client.post(
+        "/v1/collect/registration/bulk", json={"items": items}, headers=service.as_("admin")
+    )
+    assert response.status_code == 200, response.text
+    done = response.json()["items"]
+    assert len({d["subject"] for d in done}) == 3
+    assert all(d["created"] for d in done)
+
+
+def test_bulk_collect_needs_at_least_one_item(service: Service) -> None:
+    response = service.client.post(
+        "/v1/collect/registration/bulk", json={"items": []}, headers=service.as_("admin")
+    )
+    assert assert_problem(response, 422, "invalid_input")["errors"][0]["field"] == "body.items"
+
+
+def test_lookup_by_email_in_the_body(service: Service) -> None:
+    fields = person(service.vault)
+    subject = service.collect("registration", fields, age=30)["subject"]
+    found = service.client.post(
+        "/v1/subjects/lookup",
+        json={"kind": "email", "value": fields["email"].upper()},
+        headers=service.as_("role:support"),
+    )
+    assert found.status_code == 200
+    assert found.json() == {"subject": subject}
+    missing = service.client.post(
+        "/v1/subjects/lookup",
+        json={"kind": "email", "value": "nobody@example.org"},
+        headers=service.as_("role:support"),
+    )
+    body = assert_problem(missing, 404, "not_found")
+    assert "nobody" not in missing.text
+    assert "nobody" not in body["detail"]
+
+
+def test_recipient_keys_cannot_collect(service: Service) -> None:
+    response = service.client.post(
+        "/v1/collect/newsletter",
+        json={"fields": {"email": "ann@example.org"}, "age": 30},
+        headers=service.as_("recipient:payment_gateway"),
+    )
+    assert_problem(response, 403, "forbidden")

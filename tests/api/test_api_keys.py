@@ -1,0 +1,130 @@
+"""API keys: authentication, scopes, and their management over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from api_support import Service, assert_problem
+
+SUBJECT = "0" * 32
+
+
+def test_no_key_is_401_with_a_bearer_challenge(service: Service) -> None:
+    response = service.client.get("/v1/policy")
+    assert_problem(response, 401, "unauthenticated")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_malformed_unknown_and_wrong_keys_are_401(service: Service) -> None:
+    key_id = service.key_id("admin")
+    for presented in ("garbage", "plg_nodot", f"plg_{'0' * 16}.secret", f"plg_{key_id}.wrong"):
+        response = service.client.get(
+            "/v1/policy", headers={"Authorization": f"Bearer {presented}"}
+        )
+        assert_problem(response, 401, "unauthenticated")
+    basic = service.client.get("/v1/policy", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert_problem(basic, 401, "unauthenticated")
+
+
+def test_admin_creates_lists_and_revokes_keys(service: Service) -> None:
+    admin = service.as_("admin")
+    created = service.client.post(
+        "/v1/admin/keys",
+        json={"scope": "role", "actor": "support", "name": "helpdesk"},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    service.sensitive.add(body["key"])
+    assert body["scope"] == "role"
+    assert body["actor"] == "support"
+    assert body["key"].startswith(f"plg_{body['key_id']}.")
+    new = {"Authorization": f"Bearer {body['key']}"}
+    assert service.client.get("/v1/policy", headers=new).status_code == 200
+
+    listed = service.client.get("/v1/admin/keys", headers=admin).json()
+    assert body["key_id"] in {k["key_id"] for k in listed}
+    assert "key" not in listed[0]
+
+    revoked = service.client.delete(f"/v1/admin/keys/{body['key_id']}", headers=admin)
+    assert revoked.json()["revoked_at"] is not None
+    after = service.client.get("/v1/policy", headers=new)
+    assert "revoked" in assert_problem(after, 401, "unauthenticated")["detail"]
+    again = service.client.delete(f"/v1/admin/keys/{body['key_id']}", headers=admin)
+    assert_problem(again, 409, "conflict")
+    unknown = service.client.delete(f"/v1/admin/keys/{'1' * 16}", headers=admin)
+    assert_problem(unknown, 404, "not_found")
+
+
+def test_a_key_must_name_an_actor_of_the_policy(service: Service) -> None:
+    admin = service.as_("admin")
+    typo = service.client.post(
+        "/v1/admin/keys", json={"scope": "role", "actor": "suport"}, headers=admin
+    )
+    body = assert_problem(typo, 422, "invalid_input")
+    assert body["errors"][0]["field"] == "actor"
+    assert "did you mean 'support'" in body["detail"]
+    missing = service.client.post("/v1/admin/keys", json={"scope": "recipient"}, headers=admin)
+    assert_problem(missing, 422, "invalid_input")
+    admin_with_actor = service.client.post(
+        "/v1/admin/keys", json={"scope": "admin", "actor": "sales"}, headers=admin
+    )
+    assert_problem(admin_with_actor, 422, "invalid_input")
+    scope = service.client.post("/v1/admin/keys", json={"scope": "root"}, headers=admin)
+    assert assert_problem(scope, 422, "invalid_input")["errors"][0]["field"] == "body.scope"
+
+
+def test_only_admins_manage_keys(service: Service) -> None:
+    response = service.client.get("/v1/admin/keys", headers=service.as_("role:sales"))
+    assert_problem(response, 403, "forbidden")
+
+
+# Which scopes may call each endpoint (docs/api.md); every other scope gets 403.
+SCOPES = {
+    ("POST", "/v1/collect/newsletter"): {"role", "admin"},
+    ("POST", "/v1/collect/newsletter/bulk"): {"role", "admin"},
+    ("POST", "/v1/subjects/lookup"): {"role", "admin"},
+    ("GET", f"/v1/subjects/{SUBJECT}/data"): {"role"},
+    ("GET", f"/v1/subjects/{SUBJECT}/consents"): {"role", "admin"},
+    ("GET", f"/v1/subjects/{SUBJECT}/consents/history"): {"role", "admin"},
+    ("POST", f"/v1/subjects/{SUBJECT}/consents/grant"): {"role", "admin"},
+    ("POST", f"/v1/subjects/{SUBJECT}/consents/withdraw"): {"role", "admin"},
+    ("POST", "/v1/disclosures"): {"recipient"},
+    ("GET", f"/v1/subjects/{SUBJECT}/disclosures"): {"role", "admin"},
+    ("POST", "/v1/decisions"): {"role", "recipient", "admin"},
+    ("POST", "/v1/decisions/bulk"): {"role", "recipient", "admin"},
+    ("GET", f"/v1/subjects/{SUBJECT}/export"): {"admin"},
+    ("PATCH", f"/v1/subjects/{SUBJECT}/data/name"): {"admin"},
+    ("DELETE", f"/v1/subjects/{SUBJECT}"): {"admin"},
+    ("GET", "/v1/audit/verify"): {"admin"},
+    ("GET", "/v1/audit/entries/0/proof"): {"admin"},
+    ("GET", f"/v1/subjects/{SUBJECT}/audit"): {"admin"},
+    ("GET", "/v1/policy"): {"role", "recipient", "admin"},
+    ("GET", "/v1/policy/file"): {"role", "recipient", "admin"},
+    ("GET", "/v1/admin/keys"): {"admin"},
+    ("POST", "/v1/admin/keys"): {"admin"},
+    ("DELETE", f"/v1/admin/keys/{'0' * 16}"): {"admin"},
+}
+KEYS = {"role": "role:support", "recipient": "recipient:payment_gateway", "admin": "admin"}
+
+
+def test_the_scope_table_covers_every_operation(service: Service) -> None:
+    document = service.client.get("/openapi.json").json()
+    operations = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if path.startswith("/v1/")
+    }
+    assert len(operations) == len(SCOPES)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(SCOPES))
+def test_every_endpoint_needs_a_key_of_its_scopes(service: Service, method: str, path: str) -> None:
+    anonymous = service.client.request(method, path, json={})
+    assert_problem(anonymous, 401, "unauthenticated")
+    for scope, who in KEYS.items():
+        response = service.client.request(method, path, json={}, headers=service.as_(who))
+        if scope in SCOPES[method, path]:
+            assert response.status_code not in (401, 403), (scope, response.text)
+        else:
+            assert_problem(response, 403, "forbidden")
