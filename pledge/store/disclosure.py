@@ -135,8 +135,10 @@ def _aggregate(
                 for r in vault._rows(connection, subject)
                 if any(covers(c, r.category) for c in categories)
             ]
+            # Each person is judged on everything but the group's size, which is checked
+            # below on the real counts: the size of the group that may be counted.
             released, _, _ = vault.decide_for(
-                connection, subject, actor, purpose, rows, group_size=len(subject_ids)
+                connection, subject, actor, purpose, rows, group_size=min_size
             )
             for category in categories:
                 if any(covers(category, r.category) for r in released):
