@@ -9,7 +9,12 @@
     ├── ConflictError             the request contradicts stored state (e.g. already erased)
     ├── IntegrityError            stored data failed verification (ciphertext, audit chain)
     ├── MasterKeyError            the master key is missing, wrong or unreadable
-    └── AuditWriteError           the audit entry could not be written, so nothing was done
+    ├── AuditWriteError           the audit entry could not be written, so nothing was done
+    ├── Unauthenticated           HTTP: no API key, a malformed, unknown or revoked one
+    ├── ScopeForbidden            HTTP: a valid key whose scope may not call this endpoint
+    ├── BodyTooLarge              HTTP: the request body is over the configured limit
+    ├── RateLimited               HTTP: the key used up its tokens; try again after a while
+    └── Unhealthy                 HTTP: the database does not answer the health check
 
 Messages never contain personal values: they name fields, categories, subjects by id and
 policy paths, so an error can be logged, shown and returned over HTTP as it is.
@@ -17,7 +22,8 @@ policy paths, so an error can be logged, shown and returned over HTTP as it is.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, ClassVar
 
 
 class PledgeError(Exception):
@@ -25,6 +31,7 @@ class PledgeError(Exception):
 
     code = "pledge_error"
     status = 500
+    headers: ClassVar[dict[str, str]] = {}  # HTTP headers the status calls for
 
     def __init__(self, message: str, **fields: Any) -> None:
         super().__init__(message)
@@ -119,4 +126,47 @@ class AuditWriteError(PledgeError):
     """The audit entry could not be written; the operation it covered was rolled back."""
 
     code = "audit_write_failed"
+    status = 503
+
+
+class Unauthenticated(PledgeError):
+    """The request has no usable API key. The message never says which part was wrong."""
+
+    code = "unauthenticated"
+    status = 401
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="pledge"'}
+
+
+class ScopeForbidden(PledgeError):
+    """The key is valid, but keys of its scope do not call this endpoint."""
+
+    code = "forbidden"
+    status = 403
+
+
+class BodyTooLarge(PledgeError):
+    """The request body is larger than the service accepts."""
+
+    code = "body_too_large"
+    status = 413
+
+
+class RateLimited(PledgeError):
+    """The API key made more requests than its rate allows; ``Retry-After`` says when to."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(
+            f"this API key made too many requests; retry in {seconds} s", retry_after=seconds
+        )
+        self.headers = {"Retry-After": str(seconds)}  # type: ignore[misc]
+
+
+class Unhealthy(PledgeError):
+    """The service cannot reach its database."""
+
+    code = "unhealthy"
     status = 503

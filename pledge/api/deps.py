@@ -14,10 +14,10 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pledge.api.errors import RateLimited, ScopeForbidden, Unauthenticated
 from pledge.api.keys import ApiKey, KeyStore, Scope
 from pledge.api.limits import TokenBuckets
 from pledge.api.schemas import SUBJECT_PATTERN
+from pledge.errors import RateLimited, ScopeForbidden, Unauthenticated
 from pledge.store.vault import Vault
 
 _bearer = HTTPBearer(

@@ -27,9 +27,8 @@ from typing import Any, Literal
 
 from sqlalchemy import insert, select, update
 
-from pledge.api.errors import Unauthenticated
 from pledge.api.keys_table import api_keys
-from pledge.errors import ConflictError, InputError, NotFoundError
+from pledge.errors import ConflictError, InputError, NotFoundError, Unauthenticated
 from pledge.policy import Actor
 from pledge.policy.loader import suggest
 from pledge.store.audit import Record

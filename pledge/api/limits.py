@@ -15,8 +15,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pledge.api.errors import BodyTooLarge
 from pledge.api.problems import from_pledge_error
+from pledge.errors import BodyTooLarge
 
 
 class TokenBuckets:

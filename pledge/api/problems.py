@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
-from pledge.api.errors import ApiError
 from pledge.api.schemas import FieldProblem, Problem, ReasonOut
 from pledge.errors import DeniedError, PledgeError
 
@@ -78,7 +77,7 @@ def from_pledge_error(scope: Scope, error: PledgeError) -> ProblemResponse:
         error.message,
         errors=[FieldProblem(field=str(field), message=error.message)] if field else None,
         reason=ReasonOut.of(denial) if denial else None,
-        headers=error.headers if isinstance(error, ApiError) else None,
+        headers=error.headers or None,
     )
 
 

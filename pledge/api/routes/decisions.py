@@ -8,7 +8,6 @@ Role and recipient keys ask as themselves; an admin key asks as any actor it nam
 from __future__ import annotations
 
 from pledge.api.deps import Caller, VaultDep
-from pledge.api.errors import ScopeForbidden
 from pledge.api.keys import ApiKey
 from pledge.api.problems import documented
 from pledge.api.routes import v1_router
@@ -20,7 +19,7 @@ from pledge.api.schemas import (
     DecisionIn,
     DecisionOut,
 )
-from pledge.errors import InputError
+from pledge.errors import InputError, ScopeForbidden
 from pledge.policy import NO_CHOICES, Actor, Choices, Request, decide, decide_many
 from pledge.store import consents
 from pledge.store.vault import Vault

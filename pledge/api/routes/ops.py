@@ -8,10 +8,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from pledge.api.deps import VaultDep
-from pledge.api.errors import Unhealthy
 from pledge.api.metrics import Metrics
 from pledge.api.problems import documented
 from pledge.api.schemas import HealthOut
+from pledge.errors import Unhealthy
 
 router = APIRouter(tags=["operations"])
 
