@@ -32,11 +32,13 @@ from pledge.api.routes import (
     decisions,
     disclosures,
     keys,
+    mail,
     ops,
     policy,
     reads,
     rights,
 )
+from pledge.mail import web as unsubscribe_pages
 from pledge.store.vault import Vault
 
 DESCRIPTION = """\
@@ -79,9 +81,22 @@ def create_app(
     app.state.metrics = metrics
     problems.install(app)
 
-    for resource in (collect, reads, consents, disclosures, decisions, rights, audit, policy, keys):
+    for resource in (
+        collect,
+        reads,
+        consents,
+        disclosures,
+        decisions,
+        rights,
+        audit,
+        policy,
+        keys,
+        mail,
+    ):
         app.include_router(resource.router)
     app.include_router(ops.router)
+    # Pages for people and mail clients, not part of the API: kept out of the OpenAPI schema.
+    app.include_router(unsubscribe_pages.router, include_in_schema=False)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestContext, metrics=metrics)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from pledge.cli import decide, demo, keys, master_key, policy, serve, store
+from pledge.cli import decide, demo, keys, mail, master_key, policy, serve, store
 from pledge.cli._output import console, exit_on_error
 
 
@@ -58,6 +58,7 @@ app.add_typer(store.retention, name="retention")
 app.add_typer(master_key.app, name="master-key")
 app.add_typer(keys.app, name="keys")
 app.command(name="serve")(serve.serve)
+app.add_typer(mail.app, name="mail")
 
 if __name__ == "__main__":
     app()

@@ -90,7 +90,7 @@ def _explanation(policy: Policy) -> Iterator[RenderableType]:
         f"{org.name}: privacy policy {policy.version}",
         [
             ("effective", policy.effective.isoformat()),
-            ("postal address", org.postal_address),
+            ("postal address", org.postal_address or "not set: marketing email is refused"),
             ("privacy contact", org.privacy_contact),
             ("marketing sent from", _lines(org.sender_domains)),
         ],

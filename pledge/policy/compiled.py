@@ -383,20 +383,23 @@ def _subject_gate(compiled: CompiledPolicy, purpose: str, consent_to: str | None
     block: list[tuple[frozenset[str], Reason]] = []
     needs: list[tuple[frozenset[str], Reason]] = []
     reasons: list[Reason] = []
-    if spec.basis in (Basis.opt_in, Basis.opt_out):
+    if spec.basis is not Basis.legal_obligation:
+        # An objection to a purpose is honoured whatever its basis (a Global Privacy Control
+        # signal, say, withdraws sharing the policy runs on collection alone); only what
+        # the law requires goes on regardless.
         withdrawn = Reason("consent_withdrawn", f"the person opted out of '{purpose}'", basis_ref)
         block.append((purpose_keys, withdrawn))
-        if spec.channel is not None:
-            block.append(
-                (
-                    frozenset({channel_choice(spec.channel)}),
-                    Reason(
-                        "channel_opted_out",
-                        f"the person opted out of {spec.channel} messages",
-                        f"purposes.{purpose}.channel",
-                    ),
-                )
+    if spec.basis in (Basis.opt_in, Basis.opt_out) and spec.channel is not None:
+        block.append(
+            (
+                frozenset({channel_choice(spec.channel)}),
+                Reason(
+                    "channel_opted_out",
+                    f"the person opted out of {spec.channel} messages",
+                    f"purposes.{purpose}.channel",
+                ),
             )
+        )
     if spec.basis is Basis.opt_in:
         missing = f"'{purpose}' needs the person's opt-in, and there is none"
         needs.append((purpose_keys, Reason("no_consent", missing, basis_ref)))

@@ -26,7 +26,10 @@ class _Part(BaseModel):
 
 class Organisation(_Part):
     name: Text
-    postal_address: Text = Field(description="Printed in every marketing message.")
+    postal_address: Text | None = Field(
+        default=None,
+        description="Printed in every marketing message; without it, marketing is not sent.",
+    )
     privacy_contact: Text = Field(description="Where people send requests and complaints.")
     sender_domains: list[Text] = Field(
         default_factory=list, description="Domains marketing mail may be sent from."

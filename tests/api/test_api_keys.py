@@ -92,6 +92,8 @@ SCOPES = {
     ("GET", f"/v1/subjects/{SUBJECT}/disclosures"): {"role", "admin"},
     ("POST", "/v1/decisions"): {"role", "recipient", "admin"},
     ("POST", "/v1/decisions/bulk"): {"role", "recipient", "admin"},
+    ("POST", "/v1/mail/messages"): {"admin"},
+    ("POST", "/v1/mail/campaigns"): {"admin"},
     ("GET", f"/v1/subjects/{SUBJECT}/export"): {"admin"},
     ("PATCH", f"/v1/subjects/{SUBJECT}/data/name"): {"admin"},
     ("DELETE", f"/v1/subjects/{SUBJECT}"): {"admin"},
