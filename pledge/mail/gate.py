@@ -299,7 +299,7 @@ class Gate:
                 rows.append(row)
             records.append(self._record(campaign, subject, reason, row))
         if records:
-            self.vault._record(connection, *records)
+            self.vault.record(connection, *records)
         if rows:
             connection.execute(insert(mail_outbox), rows)
         return ChunkResult(queued, skipped, len(done))

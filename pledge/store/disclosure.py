@@ -55,12 +55,12 @@ def disclose(
     result = Disclosed(recipient, purpose)
     with vault.write() as connection:
         for subject in subject_ids:
-            row = vault._subject_row(
+            row = vault.subject_row(
                 connection, subject, lock=True, held=vault.for_legal_obligation(purpose)
             )
             rows = [
                 r
-                for r in vault._rows(connection, subject)
+                for r in vault.stored_values(connection, subject)
                 if any(covers(c, r.category) for c in categories)
             ]
             released, withheld, decisions = vault.decide_for(
@@ -72,7 +72,7 @@ def disclose(
                     "no_data", "the subject has no data in those categories", "collection_points"
                 )
                 result.refused[subject] = reason
-                vault._record(
+                vault.record(
                     connection,
                     Record(
                         action="disclosure_refused",
@@ -84,7 +84,7 @@ def disclose(
                 )
                 continue
             released_categories = sorted({r.category for r in released})
-            seq = vault._record(
+            seq = vault.record(
                 connection,
                 Record(
                     action="disclose",
@@ -112,7 +112,9 @@ def disclose(
                 )
             )
             cipher = vault.cipher(row)
-            result.released[subject] = {r.field: vault._open(cipher, subject, r) for r in released}
+            result.released[subject] = {
+                r.field: vault.open_value(cipher, subject, r) for r in released
+            }
     return result
 
 
@@ -129,10 +131,10 @@ def _aggregate(
     counts: dict[str, int] = dict.fromkeys(categories, 0)
     with vault.write() as connection:
         for subject in subject_ids:
-            vault._subject_row(connection, subject)
+            vault.subject_row(connection, subject)
             rows = [
                 r
-                for r in vault._rows(connection, subject)
+                for r in vault.stored_values(connection, subject)
                 if any(covers(c, r.category) for c in categories)
             ]
             # Each person is judged on everything but the group's size, which is checked
@@ -146,7 +148,7 @@ def _aggregate(
         smallest = min(counts.values())
         too_small = min_size is not None and smallest < min_size
         if too_small:
-            vault._record(
+            vault.record(
                 connection,
                 Record(
                     action="disclosure_refused",
@@ -156,7 +158,7 @@ def _aggregate(
                 ),
             )
         else:
-            vault._record(
+            vault.record(
                 connection,
                 Record(
                     action="disclose_aggregate",
@@ -178,7 +180,7 @@ def _aggregate(
 def listing(vault: Vault, subject: str) -> list[dict[str, Any]]:
     """The subject's disclosures, newest last: who received what, why, when."""
     with vault.engine.connect() as connection:
-        vault._subject_row(connection, subject)
+        vault.subject_row(connection, subject)
         return [
             {
                 "recipient": d.recipient,

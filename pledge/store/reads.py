@@ -173,7 +173,7 @@ def read_many(
             continue
         cipher = vault.cipher(row)
         opened = {
-            r.field: vault._open(cipher, subject, r)
+            r.field: vault.open_value(cipher, subject, r)
             for r in sorted(released, key=lambda r: r.collected_at)
         }
         results.append(ReadResult(subject, purpose, opened, withheld, tuple(decisions)))

@@ -91,7 +91,7 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
                 )
                 shredded += 1
             touched += 1
-            vault._record(
+            vault.record(
                 connection,
                 Record(
                     action="retention_delete",

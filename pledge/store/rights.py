@@ -45,15 +45,15 @@ class Erasure:
 def export(vault: Vault, subject: str, *, actor: str = "subject") -> dict[str, Any]:
     """Everything Pledge holds about the subject, readable, as the right of access requires."""
     with vault.write() as connection:
-        row = vault._subject_row(connection, subject)
-        rows = vault._rows(connection, subject)
+        row = vault.subject_row(connection, subject)
+        rows = vault.stored_values(connection, subject)
         events = consent_ledger.history(connection, subject)
         shared = connection.execute(
             select(disclosures)
             .where(disclosures.c.subject_id == subject)
             .order_by(disclosures.c.at, disclosures.c.audit_seq)
         ).all()
-        vault._record(
+        vault.record(
             connection,
             Record(
                 action="export",
@@ -72,7 +72,7 @@ def export(vault: Vault, subject: str, *, actor: str = "subject") -> dict[str, A
                 "point": r.point,
                 "field": r.field,
                 "category": r.category,
-                "value": vault._open(cipher, subject, r),
+                "value": vault.open_value(cipher, subject, r),
                 "collected_at": r.collected_at.isoformat(),
                 "policy_version": r.policy_version,
             }
@@ -108,8 +108,8 @@ def rectify(
     """Correct ``field`` wherever it was collected; the new value is checked like at collection."""
     points = vault.policy.policy.collection_points
     with vault.write() as connection:
-        row = vault._subject_row(connection, subject, lock=True)
-        rows = [r for r in vault._rows(connection, subject) if r.field == field]
+        row = vault.subject_row(connection, subject, lock=True)
+        rows = [r for r in vault.stored_values(connection, subject) if r.field == field]
         if not rows:
             raise NotFoundError(f"subject '{subject}' has no field '{field}'", field=field)
         cipher = vault.cipher(row)
@@ -132,7 +132,7 @@ def rectify(
             changed.append(f"{r.point}.{field}")
         if any(r.category in LOOKUP_KINDS for r in rows):
             _reindex(vault, connection, subject, cipher, field)
-        vault._record(
+        vault.record(
             connection,
             Record(
                 action="rectify",
@@ -150,10 +150,10 @@ def _reindex(
     """Lookup tokens follow a corrected email or username: the new value finds the subject,
     the old one no longer does."""
     tokens = {
-        vault.index.token(LOOKUP_KINDS[r.category], vault._open(cipher, subject, r)): (
+        vault.index.token(LOOKUP_KINDS[r.category], vault.open_value(cipher, subject, r)): (
             LOOKUP_KINDS[r.category]
         )
-        for r in vault._rows(connection, subject)
+        for r in vault.stored_values(connection, subject)
         if r.category in LOOKUP_KINDS
     }
     taken = connection.execute(
@@ -184,8 +184,8 @@ def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:
     """Erase the subject: destroy the key unless the law holds some values, delete the rest."""
     now = vault.clock()
     with vault.write() as connection:
-        vault._subject_row(connection, subject, lock=True)
-        rows = vault._rows(connection, subject)
+        vault.subject_row(connection, subject, lock=True)
+        rows = vault.stored_values(connection, subject)
         held, gone, until = [], [], None
         for r in rows:
             days = hold_days(vault, r.category)
@@ -224,7 +224,7 @@ def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:
             until,
             destroy,
         )
-        vault._record(
+        vault.record(
             connection,
             Record(
                 action="erase",

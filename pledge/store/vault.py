@@ -113,10 +113,11 @@ class Vault:
         """The subject's name in the audit log: a keyed pseudonym of its id."""
         return self.index.pseudonym(subject)
 
-    def _record(self, connection: Connection, *records: Record) -> list[int]:
+    def record(self, connection: Connection, *records: Record) -> list[int]:
+        """Append audit entries inside ``connection``'s transaction (see :meth:`write`)."""
         return self.audit.append(connection, records)
 
-    def _subject_row(
+    def subject_row(
         self, connection: Connection, subject: str, *, lock: bool = False, held: bool = False
     ) -> Any:
         """The subject's row; an erased subject is not found. One whose erasure left values
@@ -171,11 +172,10 @@ class Vault:
 
     # --- purpose-bound reads ----------------------------------------------------------------
 
-    def _rows(self, connection: Connection, subject: str) -> list[StoredValue]:
+    def stored_values(self, connection: Connection, subject: str) -> list[StoredValue]:
+        """The subject's values, still encrypted: decide first, open only what is released."""
         return [
-            StoredValue(
-                r.point, r.field, r.category, r.ciphertext, r.policy_version, r.collected_at
-            )
+            StoredValue.of(r)
             for r in connection.execute(
                 select(personal_values).where(personal_values.c.subject_id == subject)
             )
@@ -232,7 +232,8 @@ class Vault:
         actor = Actor.role(actor) if isinstance(actor, str) else actor
         return reads.read_many(self, subject_ids, purpose, actor, categories)
 
-    def _open(self, cipher: SubjectCipher, subject: str, row: StoredValue) -> str:
+    def open_value(self, cipher: SubjectCipher, subject: str, row: StoredValue) -> str:
+        """Decrypt one value; a ciphertext that fails to open names its subject and field."""
         return cipher.decrypt(
             row.ciphertext,
             aad(subject, row.point, row.field),
@@ -245,7 +246,7 @@ class Vault:
         """Grant or withdraw one choice; the latest event wins from the moment this returns."""
         key = consent_ledger.normalise(self.policy, choice)
         with self.write() as connection:
-            self._subject_row(connection, subject, lock=True)
+            self.subject_row(connection, subject, lock=True)
             consent_ledger.append(
                 connection,
                 subject,
@@ -254,7 +255,7 @@ class Vault:
                 version=self.policy.version,
                 at=self.clock(),
             )
-            self._record(
+            self.record(
                 connection,
                 Record(
                     action="consent",
@@ -273,12 +274,12 @@ class Vault:
 
     def choices(self, subject: str) -> Choices:
         with self.engine.connect() as connection:
-            self._subject_row(connection, subject)
+            self.subject_row(connection, subject)
             return consent_ledger.current(connection, subject)
 
     def consent_history(self, subject: str) -> list[consent_ledger.ConsentEvent]:
         with self.engine.connect() as connection:
-            self._subject_row(connection, subject)
+            self.subject_row(connection, subject)
             return consent_ledger.history(connection, subject)
 
     # --- rights, disclosures, retention (see their modules) ----------------------------------
