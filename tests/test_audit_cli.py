@@ -63,4 +63,8 @@ def test_verify_exits_1_and_names_the_entry_when_the_log_was_edited(tmp_path: Pa
     result = runner.invoke(app, ["audit", "verify", "--json", "--data-dir", str(data)])
     assert result.exit_code == 1
     report = json.loads(result.output)
-    assert report["problem"] == {"entry": 3, "kind": "altered", "message": "entry 3 was altered"}
+    assert report["problem"] == {
+        "entry": 3,
+        "kind": "altered",
+        "message": "entry 3 was altered (entry 4 no longer links to it)",
+    }
