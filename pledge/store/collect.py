@@ -9,7 +9,8 @@ handful of statements (one per table), in one transaction, stamped with the poli
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -111,6 +112,12 @@ def check(policy: CompiledPolicy, item: Collection) -> _Checked:
     return _Checked(item, values, choices)
 
 
+def new_subject_id() -> str:
+    """32 hex digits, time-ordered like a UUIDv7 (milliseconds, then 80 random bits): new
+    subjects land at the end of every index keyed by subject, instead of on random pages."""
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
 def aad(subject: str, point: str, field_name: str) -> bytes:
     """Binds a ciphertext to its row: moved to another subject or field, it will not open."""
     return f"{subject}|{point}|{field_name}".encode()
@@ -129,7 +136,7 @@ def store_many(
     for checked, item_tokens in zip(batch, tokens, strict=True):
         subject = _resolve(checked.item.subject, {owners[t] for t in item_tokens if t in owners})
         if subject is None:
-            subject = uuid.uuid4().hex
+            subject = new_subject_id()
             fresh[subject] = new_data_key()
         for token in item_tokens:
             owners.setdefault(token, subject)
