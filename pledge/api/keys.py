@@ -32,6 +32,7 @@ from pledge.errors import ConflictError, InputError, NotFoundError, Unauthentica
 from pledge.policy import Actor
 from pledge.policy.loader import suggest
 from pledge.store.audit import Record
+from pledge.store.database import reading
 from pledge.store.vault import Vault
 
 Scope = Literal["role", "recipient", "admin"]
@@ -141,7 +142,7 @@ class KeyStore:
             )
 
     def all_keys(self) -> list[ApiKey]:
-        with self.vault.engine.connect() as connection:
+        with reading(self.vault.engine) as connection:
             rows = connection.execute(select(api_keys).order_by(api_keys.c.created_at))
             return [_key(row) for row in rows]
 
@@ -168,7 +169,7 @@ class KeyStore:
         key_id, dot, secret = presented.removeprefix(PREFIX).partition(".")
         if not presented.startswith(PREFIX) or not dot or not key_id or not secret:
             raise Unauthenticated("the API key is malformed; it looks like plg_<id>.<secret>")
-        with self.vault.engine.connect() as connection:
+        with reading(self.vault.engine) as connection:
             row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
         if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
             raise Unauthenticated("the API key is not valid")

@@ -26,6 +26,7 @@ from pledge.mail.tables import (
     mail_outbox,
 )
 from pledge.store.consents import STOP_ALL
+from pledge.store.database import reading
 from pledge.store.schema import consent_state, subjects
 
 ERASED = "the person was erased before the message was sent"
@@ -227,7 +228,7 @@ def release(
 
 def next_due(engine: Engine) -> dt.datetime | None:
     """When the earliest open message becomes due (now or later); None when none is open."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         pending = connection.execute(
             select(func.min(mail_outbox.c.next_attempt_at)).where(mail_outbox.c.status == PENDING)
         ).scalar()
@@ -243,6 +244,6 @@ def counts(engine: Engine, campaign: str | None = None) -> dict[str, int]:
     query = select(mail_outbox.c.status, func.count()).group_by(mail_outbox.c.status)
     if campaign is not None:
         query = query.where(mail_outbox.c.campaign_id == campaign)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         found: dict[str, int] = {status: n for status, n in connection.execute(query)}
     return {status: found.get(status, 0) for status in (*OPEN_STATUSES, *FINAL_STATUSES)}

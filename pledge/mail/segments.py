@@ -16,6 +16,7 @@ from sqlalchemy import Engine, Select, func, select
 from pledge.errors import InputError
 from pledge.policy import CompiledPolicy
 from pledge.policy.loader import suggest
+from pledge.store.database import reading
 from pledge.store.schema import personal_values, subjects
 
 ACTIVE = "active"
@@ -58,7 +59,7 @@ class Segment:
         )
 
     def count(self, engine: Engine) -> int:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             return int(
                 connection.execute(
                     select(func.count()).select_from(self._ids().subquery())
@@ -70,7 +71,7 @@ class Segment:
         column = subjects.c.subject_id if self.point is None else personal_values.c.subject_id
         last = ""
         while True:
-            with engine.connect() as connection:
+            with reading(engine) as connection:
                 ids: list[str] = list(
                     connection.scalars(query.where(column > last).order_by(column).limit(size))
                 )

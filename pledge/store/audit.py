@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pledge.errors import AuditWriteError, NotFoundError
 from pledge.store import merkle
 from pledge.store.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
+from pledge.store.database import reading
 from pledge.store.schema import audit_checkpoints, audit_entries, audit_head
 
 HASH = 32
@@ -114,7 +115,7 @@ class AuditLog:
     # --- reading and checking -----------------------------------------------------------------
 
     def latest_checkpoint(self, engine: Engine) -> Checkpoint | None:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             row = connection.execute(
                 select(audit_checkpoints).order_by(audit_checkpoints.c.size.desc()).limit(1)
             ).first()
@@ -125,7 +126,7 @@ class AuditLog:
         signature vouches for everything before it; ``every_checkpoint`` also checks each
         earlier checkpoint's root (slower: a root per checkpoint)."""
         latest = self.latest_checkpoint(engine)
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             query = select(audit_checkpoints.c.size, audit_checkpoints.c.root)
             if not every_checkpoint:
                 query = query.where(audit_checkpoints.c.size == (latest.size if latest else -1))
@@ -163,11 +164,11 @@ class AuditLog:
         query = select(audit_entries.c.leaf_hash).order_by(audit_entries.c.seq)
         if size is not None:
             query = query.where(audit_entries.c.seq < size)
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             return list(connection.execute(query).scalars())
 
     def entry(self, engine: Engine, seq: int) -> dict[str, Any]:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             raw = connection.execute(
                 select(audit_entries.c.entry).where(audit_entries.c.seq == seq)
             ).scalar()
@@ -211,7 +212,7 @@ class AuditLog:
         }
 
     def entries_for(self, engine: Engine, subject_ref: str) -> list[dict[str, Any]]:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             raws = connection.execute(
                 select(audit_entries.c.entry)
                 .where(audit_entries.c.subject_ref == subject_ref)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from pledge.errors import PolicyError
 from pledge.policy import CompiledPolicy, load_policy_text
+from pledge.store.database import reading
 from pledge.store.keys import KeyProvider
 from pledge.store.schema import meta, policy_versions
 
@@ -81,7 +82,7 @@ def activate_policy(engine: Engine, text: str, file: str, now: dt.datetime) -> C
 
 def latest_policy(engine: Engine) -> str | None:
     """The text of the most recently activated policy, for commands run without --policy."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         text: str | None = connection.execute(
             select(policy_versions.c.text).order_by(policy_versions.c.activated_at.desc()).limit(1)
         ).scalar()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -17,6 +17,13 @@ from sqlalchemy.pool import NullPool
 from pledge.errors import InputError, PledgeError
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_READ_ONLY = "pledge_read_only"
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for transactions that only read. On SQLite they then run beside the
+    writer instead of queueing for its lock; elsewhere nothing changes."""
+    return engine.connect().execution_options(**{_READ_ONLY: True})
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -37,7 +44,7 @@ def open_engine(url: str) -> Engine:
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8)
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=16, max_overflow=16)
     else:
         raise InputError(
             f"unsupported database '{parsed.get_backend_name()}'; use sqlite or postgresql"
@@ -78,7 +85,11 @@ def _sqlite_engine(database: str | None) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front: two writers never deadlock on an upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Connections from reading() only read, and take no lock at all (WAL readers).
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -18,6 +18,7 @@ from pledge.policy import Actor, Reason
 from pledge.policy.model import Condition
 from pledge.policy.taxonomy import covers
 from pledge.store.audit import Record
+from pledge.store.database import reading
 from pledge.store.schema import disclosures
 
 if TYPE_CHECKING:
@@ -179,7 +180,7 @@ def _aggregate(
 
 def listing(vault: Vault, subject: str) -> list[dict[str, Any]]:
     """The subject's disclosures, newest last: who received what, why, when."""
-    with vault.engine.connect() as connection:
+    with reading(vault.engine) as connection:
         vault.subject_row(connection, subject)
         return [
             {

@@ -38,7 +38,7 @@ from pledge.store.bootstrap import activate_policy, latest_policy, load_secrets
 from pledge.store.collect import LOOKUP_KINDS, Collected, Collection, aad
 from pledge.store.commit import GroupCommit
 from pledge.store.crypto import BlindIndex, SubjectCipher
-from pledge.store.database import open_engine
+from pledge.store.database import open_engine, reading
 from pledge.store.keys import KeyProvider
 from pledge.store.reads import ReadResult, StoredValue
 from pledge.store.rotation import Rotation, rotate_master_key
@@ -162,7 +162,7 @@ class Vault:
         """The subject whose ``kind`` (email or username) is ``value``, through the blind index."""
         if kind not in LOOKUP_KINDS.values():
             raise InputError(f"cannot look subjects up by '{kind}'; use email or username")
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             found: str | None = connection.execute(
                 select(subject_lookup.c.subject_id).where(
                     subject_lookup.c.token == self.index.token(kind, value)
@@ -273,12 +273,12 @@ class Vault:
         return self.set_choice(subject, choice, False, source=source)
 
     def choices(self, subject: str) -> Choices:
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             self.subject_row(connection, subject)
             return consent_ledger.current(connection, subject)
 
     def consent_history(self, subject: str) -> list[consent_ledger.ConsentEvent]:
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             self.subject_row(connection, subject)
             return consent_ledger.history(connection, subject)
 

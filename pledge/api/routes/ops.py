@@ -12,6 +12,7 @@ from pledge.api.metrics import Metrics
 from pledge.api.problems import documented
 from pledge.api.schemas import HealthOut
 from pledge.errors import Unhealthy
+from pledge.store.database import reading
 
 router = APIRouter(tags=["operations"])
 
@@ -20,7 +21,7 @@ router = APIRouter(tags=["operations"])
 def health(vault: VaultDep) -> HealthOut:
     """200 when the database answers; 503 when it does not, so the node is taken out."""
     try:
-        with vault.engine.connect() as connection:
+        with reading(vault.engine) as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         raise Unhealthy(f"the database does not answer ({type(exc).__name__})") from None

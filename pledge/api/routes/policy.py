@@ -19,6 +19,7 @@ from pledge.api.schemas import (
     PurposeOut,
     RecipientOut,
 )
+from pledge.store.database import reading
 from pledge.store.schema import policy_versions
 
 router = v1_router(tags=["policy"])
@@ -68,7 +69,7 @@ def summary(vault: VaultDep, _key: Caller) -> PolicySummaryOut:
 )
 def policy_file(vault: VaultDep, _key: Caller) -> Response:
     """The active policy's YAML, exactly as recorded when it was activated."""
-    with vault.engine.connect() as connection:
+    with reading(vault.engine) as connection:
         text = connection.execute(
             select(policy_versions.c.text).where(policy_versions.c.version == vault.policy.version)
         ).scalar_one()
