@@ -105,6 +105,7 @@ class Vault:
         return cls(engine, keys, policy, BlindIndex(secrets.index_key), audit, clock)
 
     def close(self) -> None:
+        self._commits.close()
         self.engine.dispose()
 
     # --- helpers ----------------------------------------------------------------------------
