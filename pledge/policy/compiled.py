@@ -260,6 +260,11 @@ def _grant(
     return None
 
 
+def _refused(compiled: CompiledPolicy, actor: Actor, purpose: str, message: str, ref: str) -> Plan:
+    """The plan of an actor the policy does not let act for ``purpose`` at all."""
+    return Plan(compiled, actor, purpose, _deny(Reason("purpose_not_granted", message, ref)))
+
+
 def _role_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Plan:
     role = compiled.policy.roles.get(actor.name)
     if role is None:
@@ -267,18 +272,7 @@ def _role_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Plan:
     ref = f"roles.{actor.name}.purposes"
     granted = _grant(compiled, actor, role.purposes, purpose, ref)
     if granted is None:
-        return Plan(
-            compiled,
-            actor,
-            purpose,
-            _deny(
-                Reason(
-                    "purpose_not_granted",
-                    f"{actor} may not act for '{purpose}'",
-                    ref,
-                )
-            ),
-        )
+        return _refused(compiled, actor, purpose, f"{actor} may not act for '{purpose}'", ref)
     return Plan(
         compiled,
         actor,
@@ -297,17 +291,8 @@ def _recipient_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Pla
     ref = f"recipients.{actor.name}.purposes"
     granted = _grant(compiled, actor, recipient.purposes, purpose, ref)
     if granted is None:
-        return Plan(
-            compiled,
-            actor,
-            purpose,
-            _deny(
-                Reason(
-                    "purpose_not_granted",
-                    f"{actor} does not receive data for '{purpose}'",
-                    ref,
-                )
-            ),
+        return _refused(
+            compiled, actor, purpose, f"{actor} does not receive data for '{purpose}'", ref
         )
     condition = recipient.condition
     obligations = [Obligation("record_disclosure", actor.name)]
@@ -345,18 +330,7 @@ def _communication_plan(
     ref = f"communications.{actor.name}.purpose"
     granted = _grant(compiled, actor, [message.purpose], purpose, ref)
     if granted is None or channel is None:
-        return Plan(
-            compiled,
-            actor,
-            purpose,
-            _deny(
-                Reason(
-                    "purpose_not_granted",
-                    f"{actor} is not sent for '{purpose}'",
-                    ref,
-                )
-            ),
-        )
+        return _refused(compiled, actor, purpose, f"{actor} is not sent for '{purpose}'", ref)
     obligations: list[Obligation] = []
     if message.message_class is MessageClass.marketing:
         obligations += [Obligation("marketing_footer"), Obligation("unsubscribe_link")]
