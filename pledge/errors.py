@@ -3,7 +3,9 @@
     PledgeError                   base: a stable ``code``, a message a person can act on, ``fields``
     ├── PolicyError               a policy file is unreadable, malformed or contradicts itself
     ├── InputError                a caller asked something malformed (unknown role, bad value)
-    │   └── CollectionError       a collection refused: undeclared/missing field, wrong shape, age
+    │   ├── CollectionError       a collection refused: undeclared/missing field, wrong shape, age
+    │   ├── MessageRefused        email: the message would break a promise, so nobody gets it
+    │   └── TokenInvalid          email: an unsubscribe token damaged, forged or expired
     ├── DeniedError               the policy does not allow this use; carries the decision
     ├── NotFoundError             no such subject, entry, key...
     ├── ConflictError             the request contradicts stored state (e.g. already erased)
@@ -14,7 +16,8 @@
     ├── ScopeForbidden            HTTP: a valid key whose scope may not call this endpoint
     ├── BodyTooLarge              HTTP: the request body is over the configured limit
     ├── RateLimited               HTTP: the key used up its tokens; try again after a while
-    └── Unhealthy                 HTTP: the database does not answer the health check
+    ├── Unhealthy                 HTTP: the database does not answer the health check
+    └── SmtpUnavailable           email: the SMTP server stayed unreachable; messages stay queued
 
 Messages never contain personal values: they name fields, categories, subjects by id and
 policy paths, so an error can be logged, shown and returned over HTTP as it is.
@@ -169,4 +172,25 @@ class Unhealthy(PledgeError):
     """The service cannot reach its database."""
 
     code = "unhealthy"
+    status = 503
+
+
+class MessageRefused(InputError):
+    """The message would break a promise of the policy (a misleading subject, a From domain
+    the policy does not list, no way to unsubscribe, no postal address), so nobody gets it."""
+
+    code = "message_refused"
+
+
+class TokenInvalid(InputError):
+    """An unsubscribe token we did not issue, that was altered, or that has expired."""
+
+    code = "unsubscribe_token_invalid"
+    status = 400
+
+
+class SmtpUnavailable(PledgeError):
+    """The SMTP server could not be reached, again and again; nothing was lost or sent twice."""
+
+    code = "smtp_unavailable"
     status = 503

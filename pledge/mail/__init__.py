@@ -10,8 +10,8 @@ given the legal footer and one-click unsubscribe, queued in an outbox and sent o
 See ``docs/email.md`` for the guarantees.
 """
 
+from pledge.errors import MessageRefused, SmtpUnavailable, TokenInvalid
 from pledge.mail.campaign import Summary, run_campaign
-from pledge.mail.errors import MessageRefused, SmtpUnavailable, TokenInvalid
 from pledge.mail.gate import Gate, Skip, record_gpc
 from pledge.mail.segments import Segment
 from pledge.mail.sender import Delivery, Sender, SmtpTransport

@@ -25,7 +25,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
-from pledge.mail.errors import MessageRefused
+from pledge.errors import MessageRefused
 from pledge.mail.templates import Rendered
 
 # A reply or forward marker the message is not: "Re:", "RE :", "Fwd:", "FW:", "AW:", "WG:".

@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, insert, select
 
-from pledge.errors import InputError
+from pledge.errors import InputError, MessageRefused
 from pledge.mail import recipients
 from pledge.mail.compose import Composer, Footer, check_sender, list_unsubscribe, sender_domain
 from pledge.mail.compose import subject_problem as misleading
-from pledge.mail.errors import MessageRefused
 from pledge.mail.recipients import EMAIL, NAME, Person, Value
 from pledge.mail.settings import MailSettings
 from pledge.mail.tables import PENDING, mail_outbox

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from email import message_from_bytes, policy
 from email.utils import getaddresses
 
-from pledge.mail.errors import TokenInvalid
+from pledge.errors import TokenInvalid
 from pledge.mail.tokens import TOKEN_CHARS
 from pledge.mail.unsubscribe import MAILBOX, Unsubscribed, Unsubscribes
 

@@ -41,8 +41,8 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
+from pledge.errors import SmtpUnavailable
 from pledge.mail import outbox
-from pledge.mail.errors import SmtpUnavailable
 from pledge.mail.gate import payload_aad
 from pledge.mail.outbox import Claimed
 from pledge.mail.settings import MailSettings

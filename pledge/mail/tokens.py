@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError as DuplicateKey
 
-from pledge.mail.errors import TokenInvalid
+from pledge.errors import TokenInvalid
 from pledge.policy import CompiledPolicy
 from pledge.store.keys import KeyProvider
 from pledge.store.schema import meta

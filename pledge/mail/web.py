@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from pledge.mail.errors import TokenInvalid
+from pledge.errors import TokenInvalid
 from pledge.mail.settings import load_mail_settings
 from pledge.mail.tokens import Ticket
 from pledge.mail.unsubscribe import Unsubscribes

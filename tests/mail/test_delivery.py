@@ -23,8 +23,8 @@ from aiosmtpd.smtp import AuthResult
 from mail_support import EXAMPLE_POLICIES, HOST, GateFactory, Received, Sink, clock_sleep, collect
 from sqlalchemy import select
 
+from pledge.errors import SmtpUnavailable
 from pledge.mail.campaign import run_campaign
-from pledge.mail.errors import SmtpUnavailable
 from pledge.mail.gate import Gate
 from pledge.mail.outbox import counts
 from pledge.mail.segments import Segment

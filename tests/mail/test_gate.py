@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from mail_support import EXAMPLE_POLICIES, HOST, GateFactory, Sink, clock_sleep, collect
 
+from pledge.errors import MessageRefused
 from pledge.mail.campaign import Summary, run_campaign
-from pledge.mail.errors import MessageRefused
 from pledge.mail.gate import Gate
 from pledge.mail.segments import Segment
 from pledge.mail.sender import Delivery, Sender, SmtpTransport

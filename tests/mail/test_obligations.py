@@ -19,9 +19,8 @@ from mail_support import (
 )
 from sqlalchemy import select
 
-from pledge.errors import InputError
+from pledge.errors import InputError, MessageRefused
 from pledge.mail.campaign import run_campaign
-from pledge.mail.errors import MessageRefused
 from pledge.mail.gate import Gate, message_id_for
 from pledge.mail.segments import Segment
 from pledge.mail.sender import Sender, SmtpTransport

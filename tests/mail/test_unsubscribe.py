@@ -28,9 +28,9 @@ from mail_support import (
 
 from pledge.api import create_app
 from pledge.api.config import ApiSettings
+from pledge.errors import TokenInvalid
 from pledge.mail import inbound
 from pledge.mail.campaign import Summary, run_campaign
-from pledge.mail.errors import TokenInvalid
 from pledge.mail.segments import Segment
 from pledge.mail.sender import Sender, SmtpTransport
 from pledge.mail.settings import MailSettings
