@@ -273,9 +273,9 @@ class Gate:
                 )
             ).scalars()
         )
-        todo = [s for s in subject_ids if s not in done]
-        people = recipients.load(connection, todo)
-        verdicts = self.judge([people[s] for s in todo if s in people])
+        pending = [s for s in subject_ids if s not in done]
+        people = recipients.load(connection, pending)
+        verdicts = self.judge([people[s] for s in pending if s in people])
         now = self.vault.clock()
         queued: list[str] = []
         skipped: list[Skip] = []
