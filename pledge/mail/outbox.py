@@ -44,11 +44,6 @@ class Claimed:
     attempts: int
 
 
-def utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands datetimes back without a zone; everything the outbox stores is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def claim(
     engine: Engine, worker: str, now: dt.datetime, limit: int, lease: dt.timedelta
 ) -> list[Claimed]:
@@ -235,7 +230,7 @@ def next_due(engine: Engine) -> dt.datetime | None:
         leased = connection.execute(
             select(func.min(mail_outbox.c.lease_until)).where(mail_outbox.c.status == SENDING)
         ).scalar()
-    found = [utc(v) for v in (pending, leased) if v is not None]
+    found = [v for v in (pending, leased) if v is not None]
     return min(found) if found else None
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -25,6 +24,8 @@ from sqlalchemy import (
     String,
     Table,
 )
+
+from pledge.store.schema import UtcDateTime
 
 metadata = MetaData()
 
@@ -49,12 +50,12 @@ mail_outbox = Table(
     Column("stop_keys", JSON, nullable=False),  # choices that, once withdrawn, suppress it
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("claimed_by", String(64), nullable=True),
-    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
     Column("last_error", String(300), nullable=True),  # SMTP code and text, addresses removed
-    Column("queued_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("queued_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
     PrimaryKeyConstraint("subject_id", "campaign_id"),
     Index("ix_mail_outbox_due", "status", "next_attempt_at"),
     Index("ix_mail_outbox_campaign", "campaign_id", "status"),

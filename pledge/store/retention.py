@@ -29,14 +29,10 @@ class RetentionReport:
     keys_destroyed: int
 
 
-def _aware(at: dt.datetime) -> dt.datetime:
-    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-
-
 def _expired(
     vault: Vault, category: str, collected_at: dt.datetime, status: str, now: dt.datetime
 ) -> bool:
-    age = now - _aware(collected_at)
+    age = now - collected_at
     if status == "deactivated":
         days = hold_days(vault, category)
         return days is None or age > dt.timedelta(days=days)

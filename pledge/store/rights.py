@@ -193,9 +193,7 @@ def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:
                 gone.append(r)
                 continue
             held.append(r)
-            end = r.collected_at.replace(tzinfo=r.collected_at.tzinfo or dt.UTC) + dt.timedelta(
-                days=days
-            )
+            end = r.collected_at + dt.timedelta(days=days)
             until = end if until is None else max(until, end)
         for r in gone:
             connection.execute(
