@@ -13,7 +13,6 @@ one is made on first use with the ``PLEDGE_MAIL_*`` settings).
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -28,7 +27,6 @@ from pledge.mail.tokens import Ticket
 from pledge.mail.unsubscribe import Unsubscribes
 
 MAX_BODY = 4096
-PROBLEM_TYPES = "https://pledge.dev/problems/"  # as pledge.api.problems, which this cannot import
 PRIVATE = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -138,18 +136,8 @@ def _page(service: Unsubscribes, name: str, status: int, **context: Any) -> HTML
 
 
 def _refused(request: Request, service: Unsubscribes, error: TokenInvalid) -> Response:
+    """A page for a person; for a mail client or script, the service's own problem+json."""
     if _wants_html(request):
         message = error.message[0].upper() + error.message[1:]
         return _page(service, "unsubscribe_refused.html", error.status, message=message)
-    return JSONResponse(
-        {
-            "type": PROBLEM_TYPES + error.code,
-            "title": HTTPStatus(error.status).phrase,
-            "status": error.status,
-            "detail": error.message,
-            "code": error.code,
-        },
-        status_code=error.status,
-        media_type="application/problem+json",
-        headers=PRIVATE,
-    )
+    raise error
