@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from pledge.cli import decide, demo, keys, mail, master_key, policy, serve, store
+from pledge.cli import decide, demo, keys, mail, master_key, policy, policy_changes, serve, store
 from pledge.cli._output import console, exit_on_error
 
 
@@ -49,6 +49,7 @@ def _root(
     """A privacy policy, enforced at run time."""
 
 
+policy.app.command(name="diff")(policy_changes.diff)
 app.add_typer(policy.app, name="policy")
 app.command(name="decide")(decide.decide)
 app.command(name="demo")(demo.demo)

@@ -1,0 +1,55 @@
+"""``pledge policy diff`` and ``pledge policy render``: a policy file as a reviewer and as a
+reader meet it.
+
+``diff`` is meant to gate a pull request that edits a policy file: it exits 1 when any change
+is material, so the change cannot slip through without the notice the policy promises.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from pledge.cli._output import console, print_json
+from pledge.policy import load_policy
+from pledge.policy.diff import diff_policies
+
+OldFile = Annotated[Path, typer.Argument(help="The policy file as it was.", show_default=False)]
+NewFile = Annotated[Path, typer.Argument(help="The policy file as proposed.", show_default=False)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+EXIT_MATERIAL = 1
+
+
+def diff(old: OldFile, new: NewFile, as_json: AsJson = False) -> None:
+    """List every change from OLD to NEW in plain words; exit 1 when any is material."""
+    result = diff_policies(load_policy(old).policy, load_policy(new).policy)
+    if as_json:
+        print_json(result.as_dict())
+    elif not result.changes:
+        console.print(f"no changes between {old} and {new}")
+    else:
+        table = Table(title=f"{result.old_version} -> {result.new_version}", title_justify="left")
+        for column in ("Material", "Change", "Old path", "New path"):
+            table.add_column(column, overflow="fold")
+        for change in result.changes:
+            table.add_row(
+                Text("MATERIAL", "bold red") if change.material else Text("-"),
+                Text(change.summary),
+                Text(change.old_path or "(new)"),
+                Text(change.new_path or "(removed)"),
+            )
+        console.print(table)
+        count = len(result.material)
+        console.print(
+            f"{count} material change{'s' if count != 1 else ''}: people must be told "
+            "before they take effect"
+            if count
+            else "no material change"
+        )
+    if result.material:
+        raise typer.Exit(EXIT_MATERIAL)
