@@ -50,6 +50,7 @@ def _root(
 
 
 policy.app.command(name="diff")(policy_changes.diff)
+policy.app.command(name="render")(policy_changes.render)
 app.add_typer(policy.app, name="policy")
 app.command(name="decide")(decide.decide)
 app.command(name="demo")(demo.demo)

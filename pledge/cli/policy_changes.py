@@ -7,6 +7,8 @@ is material, so the change cannot slip through without the notice the policy pro
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +19,7 @@ from rich.text import Text
 from pledge.cli._output import console, print_json
 from pledge.policy import load_policy
 from pledge.policy.diff import diff_policies
+from pledge.policy.notice import build_notice, render_notice
 
 OldFile = Annotated[Path, typer.Argument(help="The policy file as it was.", show_default=False)]
 NewFile = Annotated[Path, typer.Argument(help="The policy file as proposed.", show_default=False)]
@@ -53,3 +56,35 @@ def diff(old: OldFile, new: NewFile, as_json: AsJson = False) -> None:
         )
     if result.material:
         raise typer.Exit(EXIT_MATERIAL)
+
+
+class NoticeFormat(StrEnum):
+    html = "html"
+    md = "md"
+
+
+def render(
+    file: Annotated[Path, typer.Argument(help="The policy file.", show_default=False)],
+    fmt: Annotated[
+        NoticeFormat, typer.Option("--format", help="html for a web page, md for Markdown.")
+    ] = NoticeFormat.html,
+    previous: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--previous",
+            help="An earlier version of the policy, oldest first (repeat the option); "
+            "the notice lists what changed in each version, material changes marked.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+) -> None:
+    """Write the privacy notice a person reads, generated from FILE."""
+    earlier = [load_policy(path).policy for path in previous or []]
+    text = render_notice(build_notice(load_policy(file).policy, earlier), fmt.value)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote the notice to {output}")
