@@ -12,7 +12,18 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from pledge.cli import decide, demo, keys, mail, master_key, policy, policy_changes, serve, store
+from pledge.cli import (
+    decide,
+    demo,
+    keys,
+    mail,
+    master_key,
+    policy,
+    policy_changes,
+    policy_fides,
+    serve,
+    store,
+)
 from pledge.cli._output import console, exit_on_error
 
 
@@ -51,6 +62,8 @@ def _root(
 
 policy.app.command(name="diff")(policy_changes.diff)
 policy.app.command(name="render")(policy_changes.render)
+policy.app.command(name="export")(policy_fides.export)
+policy.app.command(name="import-fides")(policy_fides.import_fides_command)
 app.add_typer(policy.app, name="policy")
 app.command(name="decide")(decide.decide)
 app.command(name="demo")(demo.demo)
