@@ -53,7 +53,7 @@ CASES = [
     ),
     pytest.param(
         edit("effective: 2015-04-13\n", "effective: 2015-04-13: x\n"), "2015-04-13|: x",
-        "not valid YAML: mapping values are not allowed here",
+        "not valid YAML: mapping values are not allowed",
         id="yaml-syntax",
     ),
     pytest.param(
