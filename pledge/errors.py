@@ -5,6 +5,7 @@
     ├── InputError                a caller asked something malformed (unknown role, bad value)
     │   ├── CollectionError       a collection refused: undeclared/missing field, wrong shape, age
     │   ├── MessageRefused        email: the message would break a promise, so nobody gets it
+    │   ├── TextUnreadable        a policy's text is empty, binary, too large or not English
     │   └── TokenInvalid          email: an unsubscribe token damaged, forged or expired
     ├── DeniedError               the policy does not allow this use; carries the decision
     ├── NotFoundError             no such subject, entry, key...
@@ -84,6 +85,12 @@ class CollectionError(InputError):
     """A collection point refused what it was given; ``field`` names the culprit."""
 
     code = "collection_refused"
+
+
+class TextUnreadable(InputError):
+    """A policy text cannot be read as a policy; ``file`` names it, ``reason`` says why."""
+
+    code = "text_unreadable"
 
 
 class DeniedError(PledgeError):

@@ -24,6 +24,27 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
+class Source(_Part):
+    """Where a part of a drafted policy comes from in the policy's text: the sentence, at its
+    character offsets, so a reviewer can check the rule against the words. Decisions ignore it."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=1)
+    text: Text
+    note: str = Field(
+        default="", description="Why the sentence was read this way (a protective reading)."
+    )
+
+    @model_validator(mode="after")
+    def _offsets_span_the_text(self) -> Source:
+        if self.end - self.start != len(self.text):
+            raise ValueError("end - start must equal the length of text")
+        return self
+
+
+Cited = Annotated[Source | None, Field(default=None, description="The sentence it came from.")]
+
+
 class Organisation(_Part):
     name: Text
     postal_address: Text | None = Field(
@@ -34,6 +55,7 @@ class Organisation(_Part):
     sender_domains: list[Text] = Field(
         default_factory=list, description="Domains marketing mail may be sent from."
     )
+    source: Cited
 
 
 class TermDef(_Part):
@@ -57,6 +79,7 @@ class Storage(StrEnum):
 class CategoryHandling(_Part):
     storage: Storage = Storage.stored
     note: str = ""
+    source: Cited
 
 
 class Basis(StrEnum):
@@ -81,6 +104,7 @@ class Purpose(_Part):
         default=None, description="Set for purposes that contact the person."
     )
     description: str = ""
+    source: Cited
 
 
 class FieldSpec(_Part):
@@ -103,12 +127,14 @@ class CollectionPoint(_Part):
         default_factory=list, description="Opt-in/opt-out purposes offered as a choice here."
     )
     min_age: int | None = Field(default=None, ge=0, le=130)
+    source: Cited
 
 
 class Role(_Part):
     description: str = ""
     purposes: list[Key] = Field(min_length=1)
     categories: list[Key] = Field(min_length=1)
+    source: Cited
 
 
 class RecipientKind(StrEnum):
@@ -138,6 +164,7 @@ class Recipient(_Part):
     categories: list[Key] = Field(min_length=1)
     condition: Condition = Condition.none
     min_group_size: int | None = Field(default=None, ge=2)
+    source: Cited
 
     @model_validator(mode="after")
     def _group_size_for_aggregates(self) -> Recipient:
@@ -160,12 +187,14 @@ class Communication(_Part):
     advertisement_notice: bool = Field(
         default=False, description="Marketing only: say plainly that the message is an ad."
     )
+    source: Cited
 
 
 class RetentionRule(_Part):
     categories: list[Key] = Field(min_length=1)
     days: int = Field(ge=0)
     reason: str = ""
+    source: Cited
 
 
 class LegalHold(_Part):
@@ -174,6 +203,7 @@ class LegalHold(_Part):
     categories: list[Key] = Field(min_length=1)
     days: int = Field(ge=1)
     reason: Text
+    source: Cited
 
 
 class Right(StrEnum):
@@ -188,6 +218,9 @@ class Right(StrEnum):
 class Rights(_Part):
     offered: list[Right] = Field(min_length=1)
     response_days: int = Field(ge=1, le=365)
+    sources: dict[Right, Source] = Field(
+        default_factory=dict, description="The sentence each offered right came from."
+    )
 
 
 class CookieLifetime(StrEnum):
@@ -209,6 +242,7 @@ class Cookie(_Part):
     days: int | None = Field(default=None, ge=1)
     provider: str = "first_party"
     description: str = ""
+    source: Cited
 
 
 class Changes(_Part):
@@ -218,6 +252,7 @@ class Changes(_Part):
         description="Data collected under an older version keeps that version's limits "
         "unless the person consents to the new one.",
     )
+    source: Cited
 
 
 class Policy(_Part):

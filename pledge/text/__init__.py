@@ -1,0 +1,1 @@
+"""Reading and writing text: policy import, lint, redaction."""
