@@ -189,7 +189,7 @@ class _Builder:
             data["roles"] = roles
         if recipients:
             data["recipients"] = recipients
-        communications = self.communications(purposes)
+        communications = self.communications(purposes, points)
         if communications:
             data["communications"] = communications
         passing = set(categories)
@@ -341,77 +341,86 @@ class _Builder:
         for practice in self.of("collect"):
             contexts.setdefault(practice.context or "website", []).append(practice)
         for context, found in contexts.items():
-            fields: dict[str, Any] = {}
-            for practice in found:
-                for category in practice.categories:
-                    if category != GENERAL and category != "user.device.cookie_id":
-                        fields.setdefault(category.rsplit(".", 1)[-1], {"category": category})
-            if not fields:
-                continue
-            related = found + [p for p in self.of("use") if p.context == context]
-            purposes = list(dict.fromkeys(k for p in related for k in p.purposes if k != LEGAL))
-            if not purposes:
-                purposes = ["analytics.reporting" if context == "web_log" else "essential.service"]
-            point: dict[str, Any] = {"description": f"Collected at: {context.replace('_', ' ')}"}
-            point["fields"] = fields
-            point["purposes"] = purposes
-            choices = [p for p in purposes if p.startswith("marketing.")]
-            if choices:
-                point["choices"] = choices
-            note = ""
-            age = self.min_age()
-            if age and context != "web_log":
-                point["min_age"] = age[0]
-                note = f"min_age {age[0]} from the sentence at {age[1].start}-{age[1].end}."
-            point["source"] = cite(found[0].sentence, note)
-            points[context] = point
+            point = self._point(context, found)
+            if point:
+                points[context] = point
         self._spread_uses(points)
-        if PAYMENT in {k for p in self.found for k in p.purposes} and not any(
+        paid = [p for p in self.of("collect", "not_collected", "use") if PAYMENT in p.purposes]
+        if paid and not any(
             f["category"] == CARD for p in points.values() for f in p["fields"].values()
         ):
-            sentence = next(p.sentence for p in self.found if PAYMENT in p.purposes)
             order = points.setdefault(
                 "order",
                 {
                     "description": "Collected at: order",
                     "fields": {},
                     "purposes": [PAYMENT],
-                    "source": cite(sentence),
+                    "source": cite(paid[0].sentence),
                 },
             )
             order["fields"]["credit_card"] = {"category": CARD}
             if PAYMENT not in order["purposes"]:
                 order["purposes"].append(PAYMENT)
         if not points:
-            sentence = self.sentences[0]
             points["website"] = {
                 "description": "The text names no data it collects",
                 "fields": {"email": {"category": "user.contact.email"}},
                 "purposes": ["essential.service"],
-                "source": cite(sentence, "No collection is described; review this point."),
+                "source": cite(self.sentences[0], "No collection is described; review this."),
             }
+        age = self.min_age()
+        for context, point in points.items():
+            if age and context != "web_log":
+                point["min_age"] = age[0]
+                where = f"min_age {age[0]} from the sentence at {age[1].start}-{age[1].end}."
+                note = point["source"].get("note", "")
+                point["source"]["note"] = f"{note} {where}".strip()
         return points
 
+    def _point(self, context: str, found: list[Practice]) -> dict[str, Any] | None:
+        fields: dict[str, Any] = {}
+        for practice in found:
+            for category in practice.categories:
+                if category not in (GENERAL, "user.device.cookie_id"):
+                    fields.setdefault(category.rsplit(".", 1)[-1], {"category": category})
+        note = ""
+        if not fields:
+            if context in ("website", "web_log", "cookies"):
+                return None
+            fields = {
+                "name": {"category": "user.name"},
+                "email": {"category": "user.contact.email"},
+            }
+            note = "The text does not list the fields; the draft assumes name and email."
+        related = found + [p for p in self.of("use") if p.context == context]
+        purposes = list(dict.fromkeys(k for p in related for k in p.purposes if k != LEGAL))
+        if not purposes:
+            purposes = ["analytics.reporting" if context == "web_log" else "essential.service"]
+        return {
+            "description": f"Collected at: {context.replace('_', ' ')}",
+            "fields": fields,
+            "purposes": purposes,
+            "source": cite(found[0].sentence, note),
+        }
+
     def _spread_uses(self, points: dict[str, Any]) -> None:
-        """A use stated without a place ("we use the information we collect to...") applies to
-        the points that collect what it names, or to every point a person fills in."""
+        """A use stated without a place of its own ("we may also use this information to...")
+        applies to the point collected closest before it in the text, as "this" reads."""
+        starts = sorted(
+            (p["source"]["start"], name) for name, p in points.items() if name != "web_log"
+        )
         for practice in self.of("use"):
-            if practice.context in points or not practice.purposes:
+            if practice.context in points or not practice.purposes or not starts:
                 continue
-            purposes = [k for k in practice.purposes if k != LEGAL]
-            named = [c for c in practice.categories if c != GENERAL]
-            for context, point in points.items():
-                fields = [f["category"] for f in point["fields"].values()]
-                if context == "web_log" or (
-                    named and not any(covers(n, c) for n in named for c in fields)
-                ):
-                    continue
-                for purpose in purposes:
-                    if purpose not in point["purposes"]:
-                        point["purposes"].append(purpose)
-                choices = [p for p in point["purposes"] if p.startswith("marketing.")]
-                if choices:
-                    point["choices"] = choices
+            before = [name for start, name in starts if start <= practice.sentence.start]
+            point = points[before[-1] if before else starts[0][1]]
+            for purpose in practice.purposes:
+                if purpose != LEGAL and purpose not in point["purposes"]:
+                    point["purposes"].append(purpose)
+        for point in points.values():
+            choices = [p for p in point["purposes"] if p.startswith("marketing.")]
+            if choices:
+                point["choices"] = choices
 
     def min_age(self) -> tuple[int, Sentence] | None:
         for practice in self.of("children"):
@@ -440,6 +449,11 @@ class _Builder:
         keys = [k for p in points.values() for k in p["purposes"]]
         keys += [k for r in recipients.values() for k in r["purposes"]]
         result: dict[str, Any] = {}
+        named_by = {
+            k: part["source"]
+            for part in [*recipients.values(), *points.values()]
+            for k in part["purposes"]
+        }
         for key in dict.fromkeys(keys):
             sentence = next((p.sentence for p in self.found if key in p.purposes), None)
             entry: dict[str, Any] = {"basis": "collection"}
@@ -455,6 +469,8 @@ class _Builder:
                 entry["channel"] = "email"
             if sentence:
                 entry["source"] = cite(sentence, note)
+            else:
+                entry["source"] = {**named_by[key], "note": f"{note} Named by this rule.".strip()}
             result[key] = entry
         return result
 
@@ -522,8 +538,8 @@ class _Builder:
                     note = CONSENT_NOTE
             entry["categories"] = categories
             entry["source"] = cite(practice.sentence, note)
-            result[name] = entry
-            self._collect_for(entry, points)
+            if self._collect_for(entry, points):
+                result[name] = entry
         return result
 
     def _shared_categories(self, practice: Practice, collected: list[str], found: str) -> list[str]:
@@ -534,21 +550,44 @@ class _Builder:
             return [c for c in collected if c == CARD or c.startswith("user.name")]
         return [c for c in collected if not c.startswith(SENSITIVE)]
 
-    def _collect_for(self, recipient: dict[str, Any], points: dict[str, Any]) -> None:
-        """A recipient's purpose must be one data is collected for: add it to the points that
-        collect what the recipient gets (a legal obligation needs no point)."""
+    def _collect_for(self, recipient: dict[str, Any], points: dict[str, Any]) -> bool:
+        """A recipient's purpose must be one data is collected for. With the person's consent
+        (or in aggregate only) the points that collect what it gets gain the purpose; a
+        processor or successor keeps only purposes already collected for. False when none is
+        left, and the recipient is dropped: nothing is disclosed that the text does not tie
+        to a collection."""
         if recipient["purposes"] == [LEGAL]:
-            return
-        for point in points.values():
-            categories = [f["category"] for f in point["fields"].values()]
-            if any(
-                covers(g, c) or covers(c, g) for g in recipient["categories"] for c in categories
-            ):
-                for purpose in recipient["purposes"]:
-                    if not any(covers(p, purpose) for p in point["purposes"]):
-                        point["purposes"].append(purpose)
+            return True
+        if recipient.get("condition") in ("consent", "aggregate"):
+            for point in points.values():
+                categories = [f["category"] for f in point["fields"].values()]
+                if any(
+                    covers(g, c) or covers(c, g)
+                    for g in recipient["categories"]
+                    for c in categories
+                ):
+                    for purpose in recipient["purposes"]:
+                        if not any(covers(p, purpose) for p in point["purposes"]):
+                            point["purposes"].append(purpose)
+            return True
+        collected_for = [k for p in points.values() for k in p["purposes"]]
+        kept = [
+            k
+            for k in recipient["purposes"]
+            if any(covers(c, k) or covers(k, c) for c in collected_for)
+        ]
+        recipient["purposes"] = kept
+        return bool(kept)
 
-    def communications(self, purposes: dict[str, Any]) -> dict[str, Any]:
+    def communications(self, purposes: dict[str, Any], points: dict[str, Any]) -> dict[str, Any]:
+        """A message for each email purpose some point collects an email address for."""
+        emailed = {
+            k
+            for p in points.values()
+            if any(f["category"] == "user.contact.email" for f in p["fields"].values())
+            for k in p["purposes"]
+        }
+        purposes = {k: v for k, v in purposes.items() if k in emailed}
         result: dict[str, Any] = {}
         if MARKETING in purposes:
             result["newsletter"] = {

@@ -89,9 +89,9 @@ CATEGORY_CUES = _cues(
         "user.financial.credit_card",
     ),
     (r"\bbank account|\bbilling information|\bfinancial information", "user.financial"),
-    (r"\bip address", "user.device.ip_address"),
+    (r"\bip address|\binternet protocol address", "user.device.ip_address"),
     (
-        r"\bbrowser type|\boperating system|\bdevice (?:type|information)|\binternet service provider|\bisp\b",
+        r"\bbrowser type|\bkind of browser|\boperating system|\bdevice (?:type|information)|\binternet service provider|\bisp\b",
         "user.device",
     ),
     (
@@ -249,7 +249,7 @@ CONTEXT_CUES = _cues(
         "registration",
     ),
     (
-        r"\bserver logs?|\blog files?|\bip address|\bbrowser type|\breferr|\bpages (?:you )?visit|\bclickstream|\bautomatically",
+        r"\bserver logs?|\bwhen you visit|\blog files?|\bip address|\bbrowser type|\breferr|\bpages (?:you )?visit|\bclickstream|\bautomatically",
         "web_log",
     ),
     (r"\bcookies?\b", "cookies"),
