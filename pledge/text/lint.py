@@ -147,7 +147,7 @@ DISCLOSURES = (
         "right_portability",
         "GDPR Art. 13(2)(b)",
         "the right to data portability",
-        r"\bportab|\bmachine[- ]readable\b|\bexport (?:\w+ ){0,3}(?:data|information)",
+        r"\bportab|\bmachine[- ]readable\b|\bexport\b",
         "Tell people they may have their data in a machine-readable copy.",
         "warning",
     ),
