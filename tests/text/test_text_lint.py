@@ -12,16 +12,16 @@ from pledge.policy import load_policy
 from pledge.text.lint import DISCLOSURES, lint_policy, lint_text, serious
 from pledge.text.segment import read_document
 
+BASICS = {"controller", "purposes", "recipients"}
 DISCLOSED = {
-    "zabbix": {"controller", "purposes", "recipients", "children", "right_object", "can_spam_opt_out"},
-    "zimbra": {"controller", "purposes", "recipients", "children", "right_access", "right_rectify", "right_erase"},
-    "webix": {"controller", "purposes", "recipients", "right_object", "can_spam_opt_out"},
-    "3cx": {"controller", "purposes", "recipients", "right_rectify", "right_object", "can_spam_opt_out"},
-    "bitrix": {
-        "controller", "purposes", "recipients", "transfers", "right_access", "right_rectify",
-        "right_object", "third_party_tracking", "can_spam_opt_out",
-    },
-}  # fmt: skip
+    "zabbix": BASICS | {"children", "right_object", "can_spam_opt_out"},
+    "zimbra": BASICS | {"children", "right_access", "right_rectify", "right_erase"},
+    "webix": BASICS | {"right_object", "can_spam_opt_out"},
+    "3cx": BASICS | {"right_rectify", "right_object", "can_spam_opt_out"},
+    "bitrix": BASICS
+    | {"transfers", "right_access", "right_rectify", "right_object", "third_party_tracking"}
+    | {"can_spam_opt_out"},
+}
 
 COMPLETE = """\
 Lantern Books Ltd, 4 Quay Street, Galway, Ireland, is responsible for your data; write to

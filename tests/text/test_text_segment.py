@@ -151,7 +151,7 @@ TEXT = st.lists(
 ).map(lambda parts: "".join(s + sep for s, sep in parts))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(TEXT)
 def test_any_text_splits_into_exact_ordered_slices(source: str) -> None:
     segments = split(source, "markdown")
@@ -177,7 +177,7 @@ TAGS = st.sampled_from(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(st.one_of(SENTENCE, TAGS), max_size=40).map("".join))
 def test_any_html_cites_exact_slices_of_the_source(source: str) -> None:
     exact(Document(source, "html", split(source, "html")))
