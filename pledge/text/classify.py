@@ -2,7 +2,8 @@
 
 Rules and lexicons, written by hand from how privacy policies are phrased: no model, nothing
 trained, so nothing here comes from OPP-115 (licensed for research and evaluation only, and
-used by ``bench/policy_text.py`` solely to measure this). Each category has cue phrases, each
+used by ``bench/policy_text.py`` solely to measure this). The cues and thresholds were checked
+against ``labelled_segments.txt``, segments written for the project. Each category has cue phrases, each
 with a weight: 3 for a phrase that alone says the category ("do not track", "opt out"), 2 for a
 strong cue, 1 for a hint. A segment gets every category whose cues add up to at least
 :data:`THRESHOLD` and reach half the best category's score; a segment with no cue at all is
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 FIRST_PARTY = "First Party Collection/Use"
 THIRD_PARTY = "Third Party Sharing/Collection"
@@ -51,6 +53,10 @@ _INFO = r"(?:personal |personally identifiable |your |the |this |such |any |of )
 CUES: dict[str, tuple[tuple[str, float], ...]] = {
     FIRST_PARTY: (
         (
+            "\\b(?:reads?|records?|logs?|stores?|keeps? a (?:history|record|log)) (?:of )?(?:your|the|each|every) (?:\\w+ ){0,2}(?:location|searches|visits?|address|activity|history|device)",
+            2,
+        ),
+        (
             r"\bwe (?:may |also |will |automatically |only )*(?:collect|gather|obtain|record|log|receive|store)\b",
             3,
         ),
@@ -82,6 +88,15 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\bautomatically\b", 1),
     ),
     THIRD_PARTY: (
+        (
+            "\\b(?:pass|hand|send|transfer|forward|disclose|give|provide|sell|rent|share)\\w* (?:\\w+ ){0,5}to (?:the |a |an |our |their |other |another )?(?:\\w+ )?(?:compan(?:y|ies)|firms?|couriers?|partners?|police|regulators?|owners?|suppliers?|providers?|businesses|organi[sz]ations)\\b",
+            3,
+        ),
+        (
+            "\\b(?:another|a separate|other|outside) (?:company|companies|firms?|businesses|organi[sz]ations)\\b|\\bnew owner\\b|\\b(?:bought|acquired|purchased) by\\b|\\bsuppliers?\\b",
+            2,
+        ),
+        ("\\b(?:their|its) own (?:tags|cookies|pixels|trackers)\\b", 2),
         (r"\bthird[- ]part(?:y|ies)\b", 2),
         (
             r"\b(?:share|disclose|sell|rent|trade|lease|transfer|release|provide|give)s? (?:your |the |this |such |any |some |certain |aggregated? |non-personal )*(?:personal |personally identifiable )*(?:information|data|pii)\b",
@@ -117,6 +132,11 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\boutside (?:parties|companies|organi[sz]ations)\b|\bunaffiliated\b", 2),
     ),
     CHOICE: (
+        (
+            "\\byou (?:decide|choose|can decide|get to choose)\\b|\\bonly if you (?:want|wish|agree)\\b|\\b(?:tick|check|untick|uncheck) the box\\b|\\bif you (?:would )?(?:rather|prefer) not\\b",
+            3,
+        ),
+        ("\\bwhether (?:or not )?(?:other|we|to)\\b", 1),
         (r"\bopt[- ]?(?:out|in)\b|\bopting[- ]?(?:out|in)\b", 3),
         (r"\bunsubscrib", 3),
         (
@@ -143,6 +163,14 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     ACCESS: (
         (
+            "\\bcorrect (?:it|them|any (?:errors|mistakes)|the (?:errors|mistakes))\\b|\\b(?:is|are) (?:wrong|incorrect|inaccurate|out of date)\\b|\\bclose (?:their|an|his|her) account\\b",
+            3,
+        ),
+        (
+            "\\b(?:view|see|download) (?:and (?:change|edit|correct) )?(?:the )?(?:details|data|information) (?:in|we hold)\\b|\\bview and (?:change|edit)\\b",
+            3,
+        ),
+        (
             r"\b(?:access|review|update|correct|amend|edit|modify|change|delete|remove|erase)(?:,? (?:and|or|and/or))? (?:access |review |update |correct |amend |edit |modify |change |delete |remove |erase )*(?:your |the |any |such )*(?:personal |personally identifiable |account |profile )*(?:information|data|details|account|profile|records?)\b",
             3,
         ),
@@ -159,6 +187,18 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\bcopy of (?:your|the) (?:personal )?(?:information|data)\b|\bportab", 2),
     ),
     RETENTION: (
+        (
+            "\\b(?:erased|deleted|removed|destroyed|purged|overwritten|discarded|anonymi[sz]ed) (?:after|within|once|when|at the end)\\b",
+            3,
+        ),
+        (
+            "\\b(?:one|two|three|four|five|six|seven|ten|twelve|thirty|sixty|ninety|\\d+) (?:days|weeks|months|years)\\b",
+            1,
+        ),
+        (
+            "\\b(?:keep|retain|hold|store)s? (?:\\w+ ){0,3}for (?:up to |at least |about )?(?:one|two|three|four|five|six|seven|ten|twelve|thirty|sixty|ninety|\\d+|a|an) (?:days?|weeks?|months?|years?)\\b|\\bstays? with us\\b",
+            3,
+        ),
         (r"\bretain|\bretention\b", 3),
         (
             r"\b(?:keep|store|hold|maintain)s? (?:your |the |this |such |any |some )?(?:personal |personally identifiable )?(?:information|data|records?|logs?)\b",
@@ -176,6 +216,14 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\bperiod of time\b|\bindefinitely\b|\bbackup (?:copies|copy|systems?)\b|\barchiv", 1),
     ),
     SECURITY: (
+        (
+            "\\bloss,? (?:or )?misuse\\b|\\bmisuse\\b|\\balteration\\b|\\bunauthori[sz]ed (?:changes|alteration|disclosure|access|use)\\b",
+            2,
+        ),
+        (
+            "\\bneed (?:it|them|the (?:data|information)) (?:for|to do) their (?:work|jobs?)\\b|\\bevery access is logged\\b|\\bintrusion detection\\b|\\baudits?\\b|\\bguard\\b",
+            2,
+        ),
         (r"\bsecur(?:e|ity|ed|ing)\b", 2),
         (r"\bencrypt|\bssl\b|\btls\b|\bsecure socket|\bhttps\b", 3),
         (
@@ -197,6 +245,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         ),
     ),
     AUDIENCES: (
+        ("\\byounger than (?:13|thirteen|16|sixteen|18|eighteen)\\b|\\bcross(?:es)? borders\\b", 3),
         (r"\bchild(?:ren|'s)?\b|\bkids\b|\bminors?\b|\bteens?\b", 3),
         (r"\bunder (?:the age of )?(?:13|thirteen|16|sixteen|18|eighteen)\b|\bcoppa\b", 3),
         (r"\bparents?\b|\bguardians?\b", 1),
@@ -224,6 +273,10 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     POLICY_CHANGE: (
         (
+            "\\bnew version\\b|\\bcontinu\\w* to use (?:the|our|this) (?:site|service|website)s? after\\b|\\b(?:when|whether) (?:it|this (?:notice|policy)) (?:last )?changed\\b|\\banything has changed\\b",
+            2,
+        ),
+        (
             r"\b(?:change|update|modify|revise|amend|alter)s? (?:to )?(?:this|our|the) (?:online )?(?:privacy )?(?:policy|statement|notice)\b",
             3,
         ),
@@ -244,6 +297,11 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     GENERIC: (
         (
+            '\\b(?:sections|parts|paragraphs) below\\b|\\bthis (?:page|document|notice|statement) (?:explains|describes|sets out|covers)\\b|\\bin this (?:notice|policy|statement),? [\\"“]?we[\\"”]? means\\b',
+            3,
+        ),
+        ("\\bmatters to us\\b|\\bwe care about\\b", 2),
+        (
             r"\b(?:this|our) (?:online )?(?:privacy )?(?:policy|statement|notice) (?:describes|explains|applies|governs|sets|covers|outlines|discloses|informs|is (?:intended|designed))",
             3,
         ),
@@ -263,6 +321,7 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\b(?:table of )?contents\b|\bintroduction\b|\boverview\b", 1),
     ),
     NOT_COVERED: (
+        ("\\blaws? of (?:the )?[A-Z]|\\bdisputes?\\b|\\bcourts\\b(?! order)", 2),
         (r"\bnot responsible for (?:the )?(?:privacy )?(?:practices|content|policies)\b", 3),
         (
             r"\blinks? to (?:other|third[- ]party|external) (?:web)?sites?\b|\bother (?:web)?sites\b",
@@ -313,6 +372,13 @@ def scores(text: str) -> list[Scored]:
         for label, cues in _compiled()
     ]
     return sorted(found, key=lambda s: -s.score)
+
+
+def labelled_segments() -> list[tuple[frozenset[str], str]]:
+    """The project's own labelled segments: (categories, text)."""
+    lines = resources.files(__package__).joinpath("labelled_segments.txt").read_text("utf-8")
+    rows = [line.split("\t", 1) for line in lines.splitlines() if line and line[0] != "#"]
+    return [(frozenset(labels.split(";")), text) for labels, text in rows]
 
 
 def classify(text: str) -> list[str]:
