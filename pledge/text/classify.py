@@ -351,6 +351,24 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
 }
 
 
+HEADINGS: dict[str, str] = {
+    FIRST_PARTY: r"(?:the )?(?:information|data|personal information) (?:that )?we (?:collect|gather)|(?:collection|use) of (?:your )?(?:personal )?(?:information|data)|how (?:do )?we use|what (?:information|data) (?:do )?we collect|information (?:collection|we collect)|registration\b|orders?\b|log files|surveys?\b",
+    THIRD_PARTY: r"(?:information |data )?(?:sharing|disclosure)|third[- ]part|(?:do we|how (?:do )?we) (?:share|disclose)|service providers|business transfers|legal (?:requirements|disclosures)|advertis",
+    CHOICE: r"(?:your )?choices?\b|opt[- ]?(?:out|in)\b|unsubscrib|managing (?:your )?preferences|your preferences",
+    ACCESS: r"(?:accessing|updating|correcting|reviewing|deleting|access to|access and|updating and)\b|your rights|how (?:to|can you|you can) (?:access|update|correct|delete|change)",
+    RETENTION: r"(?:data |information )?retention|how long",
+    SECURITY: r"(?:data |information )?security|how (?:do )?we protect|protect(?:ion|ing)? (?:of )?(?:your )?(?:personal )?(?:information|data)",
+    AUDIENCES: r"children|child's|(?:your )?california|international|(?:eu|european|non-u\.?s\.?)\b|coppa|notice to (?:california|eu|european|non)",
+    DO_NOT_TRACK: r"do[- ]not[- ]track",
+    POLICY_CHANGE: r"(?:changes|updates|amendments|modifications) (?:to|in|of) (?:this|our|the)|(?:privacy )?(?:policy|statement|notice) (?:changes|updates)|effective date|last (?:updated|modified|revised)",
+    GENERIC: r"privacy (?:policy|statement|notice)\b|introduction|overview|scope\b|our commitment|welcome",
+    NOT_COVERED: r"links? to (?:other|third)|external links|governing law|terms of (?:use|service)|disclaimer",
+    CONTACT: r"contact(?:ing)? us|contact information|questions\b|how to (?:contact|reach)|privacy contact",
+}
+"""Section titles: a segment that opens with one is about it (OPP-115's segments keep them)."""
+HEADING_WEIGHT = 3.0
+
+
 @dataclass(frozen=True, slots=True)
 class Scored:
     label: str
@@ -360,17 +378,25 @@ class Scored:
 @cache
 def _compiled() -> tuple[tuple[str, tuple[tuple[re.Pattern[str], float], ...]], ...]:
     return tuple(
-        (label, tuple((re.compile(pattern, re.I), weight) for pattern, weight in cues))
+        (
+            label,
+            (
+                (re.compile(rf"\W*(?:{HEADINGS[label]})", re.I), HEADING_WEIGHT),
+                *((re.compile(pattern, re.I), weight) for pattern, weight in cues),
+            ),
+        )
         for label, cues in CUES.items()
     )
 
 
 def scores(text: str) -> list[Scored]:
-    """Every category's cue score for ``text``, best first."""
-    found = [
-        Scored(label, sum(weight for pattern, weight in cues if pattern.search(text)))
-        for label, cues in _compiled()
-    ]
+    """Every category's cue score for ``text``, best first: the heading cue must open the
+    text, the others may be anywhere."""
+    found = []
+    for label, ((heading, heading_weight), *cues) in _compiled():
+        score = heading_weight if heading.match(text) else 0.0
+        score += sum(weight for pattern, weight in cues if pattern.search(text))
+        found.append(Scored(label, score))
     return sorted(found, key=lambda s: -s.score)
 
 
