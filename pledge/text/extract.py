@@ -284,7 +284,7 @@ KIND_CUES = _cues(
         "choice",
     ),
     (
-        r"\b(?:access|review|correct|update|delete|remove|modify|change|edit|erase|deactivate|cancel)\w*(?:,? (?:and|or|and/or))? (?:\w+ ){0,4}(?:your |the |any |such )?(?:personal )?(?:information|data|account|profile|details|preferences)",
+        r"\b(?:access|review|correct|update|delete|remove|modify|change|edit|erase|deactivate|cancel)\w*(?:,? (?:and|or|and/or))? (?:\w+ ){0,6}(?:your |the |any |such )?(?:personal )?(?:information|data|account|profile|details|preferences)",
         "access",
     ),
     (
