@@ -12,9 +12,7 @@ left out (deny by default) and listed in :attr:`Draft.unmapped` or the lint repo
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +23,7 @@ from pledge.policy.model import Policy
 from pledge.policy.taxonomy import covers
 from pledge.text.classify import classify
 from pledge.text.extract import GENERAL, Practice, practices
+from pledge.text.identity import effective_date, organisation_name, postal_address, privacy_contact
 from pledge.text.segment import Document, Sentence
 
 MARKETING = "marketing.communications.email"
@@ -38,18 +37,6 @@ CONSENT_NOTE = "The text does not ask for permission; the draft does, to protect
 SENSITIVE = ("user.financial", "user.authorization", "user.content")
 """Never given to a recipient unless the sentence that shares names them."""
 
-_MONTHS = [dt.date(2000, m, 1).strftime("%B").lower() for m in range(1, 13)]
-_DATE = re.compile(
-    r"\b(\d{4})-(\d{2})-(\d{2})\b"  # 2015-04-13
-    r"|\b([A-Z][a-z]{2,8})\.? (\d{1,2}),? (\d{4})\b"  # June 27, 2006
-    r"|\b(\d{1,2}) ([A-Z][a-z]{2,8}),? (\d{4})\b"  # 26 January 2011
-)
-_DATED = re.compile(r"\b(?:updated|edited|effective|revised|modified|amended)\b", re.I)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_POSTAL = re.compile(
-    r"(?:P\.?\s?O\.?\s?Box|\d+\s+(?:[A-Z][\w.]*\s){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Way|Square|Place))"
-    r"[^;:@]*\b\d{4,5}(?:-\d{4})?(?:\s+[A-Z]{2,}\b)?"
-)
 _NEED_TO_KNOW = re.compile(
     r"limited number of (?:persons|people|employees)|need to know|employees who need|"
     r"authori[sz]ed (?:personnel|employees|staff)|special access rights|only (?:employees|staff)",
@@ -210,126 +197,25 @@ class _Builder:
     # --- organisation and date ------------------------------------------------------------
 
     def organisation(self) -> dict[str, Any]:
-        name, where = self.name()
-        contact = next(
-            (p.sentence for p in self.of("contact") if _EMAIL.search(p.sentence.plain)),
-            next((s for s in self.sentences if _EMAIL.search(s.plain)), None),
-        )
-        org: dict[str, Any] = {"name": name}
-        address = self.postal_address()
+        named = organisation_name(self.sentences)
+        contacts = [p.sentence for p in self.of("contact")]
+        contact = privacy_contact(contacts, self.sentences)
+        org: dict[str, Any] = {
+            "name": named[0] if named else "the organisation (name not found in the text)",
+            "privacy_contact": contact or "not stated in the text: add where people send requests",
+        }
+        address = postal_address(self.document)
         if address:
-            org["postal_address"] = address[0]
-        if contact:
-            email = _EMAIL.search(contact.plain)
-            assert email is not None
-            org["privacy_contact"] = email.group(0).rstrip(".")
-        else:
-            org["privacy_contact"] = "not stated in the text: add where people send requests"
-        if where:
+            org["postal_address"] = address
+        if named:
             note = "" if contact else "The text gives no contact address; add one."
-            org["source"] = cite(where, note)
+            org["source"] = cite(named[1], note)
         return org
 
-    def name(self) -> tuple[str, Sentence | None]:
-        """The organisation: a name with its legal form ("Zabbix LLC"), else the proper name
-        of its email domain, else the proper name said most often (a word never written in
-        lower case outside addresses); cited where it first appears."""
-        text = "\n".join(s.plain for s in self.sentences)
-        domains = [m.group(1) for m in re.finditer(r"@([\w-]+)\.", text)]
-        domains += [
-            m.group(1) for m in re.finditer(r"\b(?:www\.)?([\w-]+)\.(?:com|net|org|io)\b", text)
-        ]
-        for domain in [d for d in domains if d.lower() not in ("www", "web", "archive")][:1]:
-            for sentence in self.sentences:
-                legal = re.search(
-                    rf"\b({domain[:4]}\w*\s+(?:LLC|Inc|Ltd|Limited|GmbH|Corporation|Corp|AG|SA|BV))\b",
-                    sentence.plain,
-                    re.I,
-                )
-                if legal and legal.group(1)[0].isupper():
-                    return legal.group(1), sentence
-            for sentence in self.sentences:
-                word = re.search(rf"(?<![\w.@/-])({domain[:4]}\w*)\b", sentence.plain, re.I)
-                if word and word.group(1)[0].isupper():
-                    return word.group(1), sentence
-        lower = set(re.findall(r"(?<![\w.@/-])[a-z][a-z0-9]+\b", text))
-        common = set(
-            [
-                "the",
-                "this",
-                "we",
-                "our",
-                "you",
-                "your",
-                "if",
-                "in",
-                "for",
-                "to",
-                "a",
-                "an",
-                "please",
-                "when",
-                "all",
-                "any",
-                "some",
-                "these",
-                "those",
-                "as",
-                "by",
-                "with",
-                "note",
-                "yes",
-                "no",
-                "it",
-                "its",
-            ]
-        )
-        candidates = Counter(
-            word
-            for word in re.findall(
-                r"(?<![\w.@/-])(?:[A-Z][A-Za-z0-9]+|\d+[A-Z]+[A-Za-z0-9]*)\b", text
-            )
-            if word.lower() not in lower and word.lower() not in common and len(word) > 1
-        )
-        for word, _ in candidates.most_common(1):
-            first = next(s for s in self.sentences if re.search(rf"\b{re.escape(word)}\b", s.plain))
-            return word, first
-        return "the organisation (name not found in the text)", None
-
-    def postal_address(self) -> tuple[str, Sentence] | None:
-        for sentence in self.sentences:
-            match = _POSTAL.search(sentence.plain)
-            if match:
-                return match.group(0).strip(" ,"), sentence
-        return self._address_lines()
-
-    def _address_lines(self) -> tuple[str, Sentence] | None:
-        """An address written one part a line: a run of short lines, one with a number."""
-        run: list[Sentence] = []
-        for sentence in [*self.sentences, None]:
-            short = (
-                sentence is not None
-                and len(sentence.plain.split()) <= 4
-                and not re.search(r"[@/]|www\.|\.(?:com|org|net)\b|[.?:]$|©", sentence.plain)
-            )
-            if short and sentence is not None:
-                run.append(sentence)
-                continue
-            if len(run) >= 3 and any(re.search(r"\d", s.plain) for s in run):
-                first, last = run[0], run[-1]
-                source = self.document.source[first.start : last.end]
-                parts = list(dict.fromkeys(s.plain for s in run))
-                return ", ".join(parts), Sentence(first.start, last.end, source, " ".join(parts))
-            run = []
-        return None
-
     def date(self) -> tuple[str, str]:
-        dated = [s for s in self.sentences if _DATED.search(s.plain)] + self.sentences
-        for sentence in dated:
-            for match in _DATE.finditer(sentence.plain):
-                day = _parse_date(match)
-                if day:
-                    return day.isoformat(), day.isoformat()
+        day = effective_date(self.sentences)
+        if day:
+            return day.isoformat(), day.isoformat()
         today = dt.date.today().isoformat()
         return f"draft-{today}", today
 
@@ -703,22 +589,3 @@ def _shares(text: str) -> bool:
 def _blocks(refusal: Practice, recipient: str) -> bool:
     """Whether "we do not share ..." covers this kind of recipient."""
     return refusal.recipient in ("any_third_party", recipient)
-
-
-def _parse_date(match: re.Match[str]) -> dt.date | None:
-    try:
-        if match.group(1):
-            return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        month, day, year = (
-            (match.group(4), match.group(5), match.group(6))
-            if match.group(4)
-            else (match.group(8), match.group(7), match.group(9))
-        )
-        close = difflib.get_close_matches(month.lower(), _MONTHS, n=1, cutoff=0.6)
-        if not close and len(month) >= 3:
-            close = [m for m in _MONTHS if m.startswith(month.lower()[:3])]
-        if not close:
-            return None
-        return dt.date(int(year), _MONTHS.index(close[0]) + 1, int(day))
-    except ValueError:
-        return None
