@@ -21,6 +21,7 @@ from pledge.cli import (
     policy,
     policy_changes,
     policy_fides,
+    policy_text,
     serve,
     store,
 )
@@ -64,6 +65,8 @@ policy.app.command(name="diff")(policy_changes.diff)
 policy.app.command(name="render")(policy_changes.render)
 policy.app.command(name="export")(policy_fides.export)
 policy.app.command(name="import-fides")(policy_fides.import_fides_command)
+policy.app.command(name="import")(policy_text.import_text)
+policy.app.command(name="lint")(policy_text.lint)
 app.add_typer(policy.app, name="policy")
 app.command(name="decide")(decide.decide)
 app.command(name="demo")(demo.demo)

@@ -3,7 +3,6 @@
 ``check`` is the gate for CI and for anyone editing a policy: it loads the file with every
 check the server runs, so a policy that passes here is one the server will accept.
 ``explain`` reads the policy back in plain terms, to compare it with the text it encodes.
-``import`` and ``lint`` (in :mod:`pledge.cli.policy_text`) start from the text itself.
 """
 
 from __future__ import annotations
@@ -18,17 +17,11 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from pledge.cli import policy_text
 from pledge.cli._output import console, print_json
 from pledge.policy import load_policy
 from pledge.policy.model import Basis, Condition, FieldSpec, Policy
 
-app = typer.Typer(
-    no_args_is_help=True,
-    help="Check and explain a policy file; draft one from a policy's text; lint either.",
-)
-app.command("import")(policy_text.import_text)
-app.command("lint")(policy_text.lint)
+app = typer.Typer(no_args_is_help=True, help="Check and explain a policy file.")
 
 PolicyFile = Annotated[Path, typer.Argument(help="The policy YAML file.", show_default=False)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]

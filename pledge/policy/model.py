@@ -42,7 +42,7 @@ class Source(_Part):
         return self
 
 
-Cited = Annotated[Source | None, Field(default=None, description="The sentence it came from.")]
+Cited = Annotated[Source | None, Field(description="The sentence it came from.")]
 
 
 class Organisation(_Part):
@@ -55,7 +55,7 @@ class Organisation(_Part):
     sender_domains: list[Text] = Field(
         default_factory=list, description="Domains marketing mail may be sent from."
     )
-    source: Cited
+    source: Cited = None
 
 
 class TermDef(_Part):
@@ -79,7 +79,7 @@ class Storage(StrEnum):
 class CategoryHandling(_Part):
     storage: Storage = Storage.stored
     note: str = ""
-    source: Cited
+    source: Cited = None
 
 
 class Basis(StrEnum):
@@ -104,7 +104,7 @@ class Purpose(_Part):
         default=None, description="Set for purposes that contact the person."
     )
     description: str = ""
-    source: Cited
+    source: Cited = None
 
 
 class FieldSpec(_Part):
@@ -127,14 +127,14 @@ class CollectionPoint(_Part):
         default_factory=list, description="Opt-in/opt-out purposes offered as a choice here."
     )
     min_age: int | None = Field(default=None, ge=0, le=130)
-    source: Cited
+    source: Cited = None
 
 
 class Role(_Part):
     description: str = ""
     purposes: list[Key] = Field(min_length=1)
     categories: list[Key] = Field(min_length=1)
-    source: Cited
+    source: Cited = None
 
 
 class RecipientKind(StrEnum):
@@ -164,7 +164,7 @@ class Recipient(_Part):
     categories: list[Key] = Field(min_length=1)
     condition: Condition = Condition.none
     min_group_size: int | None = Field(default=None, ge=2)
-    source: Cited
+    source: Cited = None
 
     @model_validator(mode="after")
     def _group_size_for_aggregates(self) -> Recipient:
@@ -187,14 +187,14 @@ class Communication(_Part):
     advertisement_notice: bool = Field(
         default=False, description="Marketing only: say plainly that the message is an ad."
     )
-    source: Cited
+    source: Cited = None
 
 
 class RetentionRule(_Part):
     categories: list[Key] = Field(min_length=1)
     days: int = Field(ge=0)
     reason: str = ""
-    source: Cited
+    source: Cited = None
 
 
 class LegalHold(_Part):
@@ -203,7 +203,7 @@ class LegalHold(_Part):
     categories: list[Key] = Field(min_length=1)
     days: int = Field(ge=1)
     reason: Text
-    source: Cited
+    source: Cited = None
 
 
 class Right(StrEnum):
@@ -242,7 +242,7 @@ class Cookie(_Part):
     days: int | None = Field(default=None, ge=1)
     provider: str = "first_party"
     description: str = ""
-    source: Cited
+    source: Cited = None
 
 
 class Changes(_Part):
@@ -252,7 +252,7 @@ class Changes(_Part):
         description="Data collected under an older version keeps that version's limits "
         "unless the person consents to the new one.",
     )
-    source: Cited
+    source: Cited = None
 
 
 class Policy(_Part):
