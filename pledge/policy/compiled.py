@@ -133,7 +133,7 @@ class Plan:
         if policy.is_pass_through(category) and actor.kind != "recipient":
             return Reason(
                 "pass_through",
-                f"'{category}' is never stored: it is only passed on at collection",
+                f"'{category}' is never stored: the website hands it to the recipient itself",
                 f"categories.{category}",
             ), None
         if policy.basis(self.purpose) is Basis.legal_obligation:
