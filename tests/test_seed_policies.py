@@ -987,6 +987,33 @@ def test_bitrix_data_keeps_the_version_in_effect_at_collection() -> None:
     assert policy("bitrix").policy.changes.notice_days == 30
 
 
+def test_bitrix_a_purpose_new_in_this_version_is_refused_for_older_data_with_the_reason() -> None:
+    profiling = "personalize.content.profiling"
+
+    def add_profiling(data: dict[str, Any]) -> None:
+        data["purposes"][profiling] = {"basis": "collection"}
+        data["collection_points"]["purchase"]["purposes"].append(profiling)
+        data["roles"]["marketing"]["purposes"].append(profiling)
+
+    new = changed("bitrix", "2006-10-17", add_profiling)
+    request = Request(Actor.role("marketing"), profiling, ("user.contact.email",))
+    assert decide(new, request).allowed
+    old = decide(new, request._replace(collected_under="2004-03-30"))
+    assert not old.allowed
+    assert old.released == frozenset()
+    assert old.denial == Reason(
+        "collected_under_earlier_version",
+        "the data was collected under policy version '2004-03-30', which did not allow this "
+        f"(it had no purpose '{profiling}'); it follows version '2006-10-17' once the person "
+        "consents to it (choice 'policy:2006-10-17')",
+        "changes.material_change_needs_consent",
+    )
+    agreed = request._replace(
+        collected_under="2004-03-30", choices=Choices.of(granted=["policy:2006-10-17"])
+    )
+    assert decide(new, agreed).allowed
+
+
 def test_bitrix_ad_and_email_provider_cookies_are_declared() -> None:
     cookies = {c.name: c for c in policy("bitrix").policy.cookies}
     third_party = {n for n, c in cookies.items() if c.provider != "first_party"}
