@@ -20,7 +20,8 @@ MEANING = {
     ExitCode.BAD_INPUT: "the question was wrong: a typo, an unknown name, a malformed value or "
     "policy, a wrong option; fix the command",
     ExitCode.NOT_FOUND: "no such subject, entry or key",
-    ExitCode.CONFLICT: "the request contradicts what is stored (e.g. the subject is erased)",
+    ExitCode.CONFLICT: "the request contradicts what is stored: an email that belongs to "
+    "another subject, a key already revoked",
     ExitCode.INTEGRITY: "stored data, the audit log or the master key failed verification "
     "(`pledge audit verify` when the log was altered); do not retry, investigate",
     ExitCode.UNAVAILABLE: "the database, the SMTP server or the audit log could not be written "
