@@ -275,9 +275,14 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"[:64]
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="pledge-campaigns", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the thread; a no-op while it runs (an app's lifespan may be entered twice)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name="pledge-campaigns", daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
@@ -287,7 +292,7 @@ class Worker:
         """Stop after the current chunk; a job in progress is handed back, not lost."""
         self._stopping.set()
         self._wake.set()
-        if self._thread.is_alive():
+        if self._thread is not None:
             self._thread.join(timeout)
 
     def run_due(self) -> int:

@@ -175,3 +175,26 @@ def test_a_job_whose_template_vanished_fails_with_the_error(
         "message": "no template 'news' in the templates folder",
         "template": "news",
     }
+
+
+def test_a_worker_thread_starts_again_after_a_stop_and_runs_what_was_queued(
+    vault_factory: VaultFactory, mail_env: MailSettings
+) -> None:
+    """A service's lifespan can be entered more than once (test clients, reloads)."""
+    vault = vault_factory("zabbix")
+    people(vault)
+    worker = jobs.Worker(vault, poll_seconds=0.05, settings=lambda: mail_env)
+    worker.start()
+    worker.start()  # already running: nothing more
+    worker.stop()
+    job = jobs.submit(vault, order(vault))
+    worker.start()
+    worker.wake()
+    try:
+        for _ in range(400):
+            if jobs.get(vault, job.job_id).status == "done":
+                break
+            threading.Event().wait(0.025)
+    finally:
+        worker.stop()
+    assert jobs.get(vault, job.job_id).status == "done"
