@@ -15,8 +15,8 @@ from pledge import errors
 from pledge.errors import ExitCode, PledgeError
 
 MEANING = {
-    ExitCode.DENIED: "the policy said no (`pledge decide` for a denial), or you answered no "
-    "at a prompt",
+    ExitCode.DENIED: "the answer is no: the policy denies (`pledge decide`), a change is "
+    "material (`pledge policy diff`), or you answered no at a prompt",
     ExitCode.BAD_INPUT: "the question was wrong: a typo, an unknown name, a malformed value or "
     "policy, a wrong option; fix the command",
     ExitCode.NOT_FOUND: "no such subject, entry or key",
