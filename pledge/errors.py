@@ -22,12 +22,29 @@
 
 Messages never contain personal values: they name fields, categories, subjects by id and
 policy paths, so an error can be logged, shown and returned over HTTP as it is.
+
+Each class also carries the ``pledge`` command's exit status for it (:class:`ExitCode`), so a
+script can tell "no" from "wrong question" from "try again later"; subclasses inherit it.
 """
 
 from __future__ import annotations
 
 import math
+from enum import IntEnum
 from typing import Any, ClassVar
+
+
+class ExitCode(IntEnum):
+    """The exit status of a ``pledge`` command, by what went wrong (0: it did what was asked).
+    What each means is written once, in :mod:`pledge.cli.exit_codes`, which documents them."""
+
+    DENIED = 1
+    BAD_INPUT = 2
+    NOT_FOUND = 3
+    CONFLICT = 4
+    INTEGRITY = 5
+    UNAVAILABLE = 6
+    INTERNAL = 70
 
 
 class PledgeError(Exception):
@@ -35,6 +52,7 @@ class PledgeError(Exception):
 
     code = "pledge_error"
     status = 500
+    exit_code = ExitCode.INTERNAL
     headers: ClassVar[dict[str, str]] = {}  # HTTP headers the status calls for
 
     def __init__(self, message: str, **fields: Any) -> None:
@@ -51,6 +69,7 @@ class PolicyError(PledgeError):
 
     code = "policy_invalid"
     status = 422
+    exit_code = ExitCode.BAD_INPUT
 
     def __init__(
         self,
@@ -79,6 +98,7 @@ class InputError(PledgeError):
 
     code = "invalid_input"
     status = 422
+    exit_code = ExitCode.BAD_INPUT
 
 
 class CollectionError(InputError):
@@ -98,6 +118,7 @@ class DeniedError(PledgeError):
 
     code = "denied"
     status = 403
+    exit_code = ExitCode.DENIED
 
     def __init__(self, message: str, decision: Any = None, **fields: Any) -> None:
         super().__init__(message, **fields)
@@ -109,6 +130,7 @@ class NotFoundError(PledgeError):
 
     code = "not_found"
     status = 404
+    exit_code = ExitCode.NOT_FOUND
 
 
 class ConflictError(PledgeError):
@@ -116,6 +138,7 @@ class ConflictError(PledgeError):
 
     code = "conflict"
     status = 409
+    exit_code = ExitCode.CONFLICT
 
 
 class IntegrityError(PledgeError):
@@ -123,6 +146,7 @@ class IntegrityError(PledgeError):
 
     code = "integrity_error"
     status = 500
+    exit_code = ExitCode.INTEGRITY
 
 
 class MasterKeyError(PledgeError):
@@ -130,6 +154,7 @@ class MasterKeyError(PledgeError):
 
     code = "master_key_error"
     status = 500
+    exit_code = ExitCode.INTEGRITY
 
 
 class AuditWriteError(PledgeError):
@@ -137,6 +162,7 @@ class AuditWriteError(PledgeError):
 
     code = "audit_write_failed"
     status = 503
+    exit_code = ExitCode.UNAVAILABLE
 
 
 class Unauthenticated(PledgeError):
@@ -144,6 +170,7 @@ class Unauthenticated(PledgeError):
 
     code = "unauthenticated"
     status = 401
+    exit_code = ExitCode.DENIED
     headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="pledge"'}
 
 
@@ -152,6 +179,7 @@ class ScopeForbidden(PledgeError):
 
     code = "forbidden"
     status = 403
+    exit_code = ExitCode.DENIED
 
 
 class BodyTooLarge(PledgeError):
@@ -159,6 +187,7 @@ class BodyTooLarge(PledgeError):
 
     code = "body_too_large"
     status = 413
+    exit_code = ExitCode.BAD_INPUT
 
 
 class RateLimited(PledgeError):
@@ -166,6 +195,7 @@ class RateLimited(PledgeError):
 
     code = "rate_limited"
     status = 429
+    exit_code = ExitCode.UNAVAILABLE
 
     def __init__(self, retry_after: float) -> None:
         seconds = max(1, math.ceil(retry_after))
@@ -180,6 +210,7 @@ class Unhealthy(PledgeError):
 
     code = "unhealthy"
     status = 503
+    exit_code = ExitCode.UNAVAILABLE
 
 
 class MessageRefused(InputError):
@@ -201,3 +232,4 @@ class SmtpUnavailable(PledgeError):
 
     code = "smtp_unavailable"
     status = 503
+    exit_code = ExitCode.UNAVAILABLE

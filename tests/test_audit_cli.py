@@ -47,7 +47,7 @@ def test_inclusion_and_consistency_proofs_verify_against_the_signed_root(tmp_pat
     )
 
 
-def test_verify_exits_1_and_names_the_entry_when_the_log_was_edited(tmp_path: Path) -> None:
+def test_verify_exits_5_and_names_the_entry_when_the_log_was_edited(tmp_path: Path) -> None:
     import sqlite3
 
     data = tmp_path / "data"
@@ -61,7 +61,7 @@ def test_verify_exits_1_and_names_the_entry_when_the_log_was_edited(tmp_path: Pa
     db.close()
 
     result = runner.invoke(app, ["audit", "verify", "--json", "--data-dir", str(data)])
-    assert result.exit_code == 1
+    assert result.exit_code == 5
     report = json.loads(result.output)
     assert report["problem"] == {
         "entry": 3,

@@ -359,3 +359,79 @@ def test_decide_many_respects_each_persons_show_choices() -> None:
             expected = [decide(compiled(index), request._replace(choices=c)) for c in subjects]
             assert expected[0] != expected[1]
             assert decide_many(compile_policy(policy), request, subjects) == expected
+
+
+# --- data keeps the limits of the version it was collected under ------------------------------
+
+LATER = "2099-01-01"
+
+
+@cache
+def with_history(index: int, narrowed: tuple[str, ...]) -> CompiledPolicy:
+    """A later version of example ``index`` whose history is the example with the roles in
+    ``narrowed`` acting for nothing: data collected then was not theirs to use."""
+    policy = policies()[index]
+    roles = {
+        name: role.model_copy(update={"purposes": []}) if name in narrowed else role
+        for name, role in policy.roles.items()
+    }
+    earlier = compile_policy(policy.model_copy(update={"roles": roles}))
+    return compile_policy(policy.model_copy(update={"version": LATER}), history=[earlier])
+
+
+@RUNS
+@given(scenarios(kinds=("role",)), st.data())
+def test_older_data_gets_no_more_than_either_version_allows_and_says_why(
+    scenario: tuple[int, Request], data: st.DataObject
+) -> None:
+    index, request = scenario
+    policy = policies()[index]
+    narrowed = (request.actor.name,) if data.draw(st.booleans()) else ()
+    later = with_history(index, narrowed)
+    now = request._replace(collected_under=None)
+    current = decide(later, now)
+    older = decide(later, now._replace(collected_under=policy.version))
+
+    assert older.released <= current.released
+    if request.actor.name in narrowed:
+        assert older.released == frozenset()
+    else:
+        assert (older.released, older.allowed) == (current.released, current.allowed)
+
+
+def test_an_allowed_use_refused_for_older_data_says_the_version_and_the_way_out() -> None:
+    """Every use a role may make today, of data collected under a version where the role
+    acted for nothing: refused for that reason, and allowed once the person agrees."""
+    checked = 0
+    for index, policy in enumerate(policies()):
+        for name in policy.roles:
+            later = with_history(index, (name,))
+            everything = Choices(frozenset(f"purpose:{p}" for p in policy.purposes))
+            for purpose in granted_purposes(policy, Actor.role(name)):
+                if purpose not in policy.purposes:
+                    continue
+                request = Request(Actor.role(name), purpose, tuple(collected(policy)), everything)
+                released = decide(later, request).released
+                if not released:
+                    continue
+                request = request._replace(categories=tuple(sorted(released)))
+                assert decide(later, request).allowed
+                older = decide(later, request._replace(collected_under=policy.version))
+                assert older.released == frozenset()
+                denial = older.denial
+                assert denial is not None
+                assert (denial.code, denial.ref) == (
+                    "collected_under_earlier_version",
+                    "changes.material_change_needs_consent",
+                )
+                assert denial.message.startswith(
+                    f"the data was collected under policy version '{policy.version}', which did "
+                    f"not allow this (role '{name}' may not act for '{purpose}'); it follows "
+                    f"version '{LATER}' once the person consents to it (choice 'policy:{LATER}')"
+                )
+                agreed = Choices(everything.granted | {f"policy:{LATER}"})
+                assert decide(
+                    later, request._replace(collected_under=policy.version, choices=agreed)
+                ).allowed
+                checked += 1
+    assert checked > 20

@@ -327,7 +327,15 @@ def test_zabbix_survey_data_keeps_the_limits_of_its_version() -> None:
     assert reason(old, "collected_under_earlier_version").ref == (
         "changes.material_change_needs_consent"
     )
-    assert withheld(old)["user.contact.email"] == ("not_collected_for_purpose", "collection_points")
+    assert withheld(old)["user.contact.email"] == (
+        "collected_under_earlier_version",
+        "changes.material_change_needs_consent",
+    )
+    assert reason(old, "collected_under_earlier_version").message == (
+        "the data was collected under policy version '2015-04-13', which did not allow this "
+        "('user.contact.email' was not collected for 'marketing.communications.email'); it "
+        "follows version '2016-01-01' once the person consents to it (choice 'policy:2016-01-01')"
+    )
     agreed = request._replace(
         collected_under="2015-04-13", choices=Choices.of(granted=["policy:2016-01-01"])
     )
@@ -508,7 +516,10 @@ def test_zimbra_error_reports_keep_their_limits_after_a_policy_change() -> None:
     old = decide(new, request._replace(collected_under="2006-06-27"))
     assert not old.allowed
     assert reason(old, "collected_under_earlier_version")
-    assert withheld(old)["user.error_report"] == ("not_collected_for_purpose", "collection_points")
+    assert withheld(old)["user.error_report"] == (
+        "collected_under_earlier_version",
+        "changes.material_change_needs_consent",
+    )
     agreed = request._replace(
         collected_under="2006-06-27", choices=Choices.of(granted=["policy:2007-01-01"])
     )
@@ -646,7 +657,10 @@ def test_webix_payment_data_keeps_its_limit_after_a_policy_change() -> None:
     old = decide(new, request._replace(collected_under="2009-09-12"))
     assert not old.allowed
     assert reason(old, "collected_under_earlier_version")
-    assert withheld(old)[CARD] == ("not_collected_for_purpose", "collection_points")
+    assert withheld(old)[CARD] == (
+        "collected_under_earlier_version",
+        "changes.material_change_needs_consent",
+    )
     agreed = request._replace(
         collected_under="2009-09-12", choices=Choices.of(granted=["policy:2010-01-01"])
     )
@@ -962,12 +976,42 @@ def test_bitrix_data_keeps_the_version_in_effect_at_collection() -> None:
     assert reason(old, "collected_under_earlier_version").ref == (
         "changes.material_change_needs_consent"
     )
-    assert withheld(old)["user.contact.email"] == ("not_collected_for_purpose", "collection_points")
+    assert withheld(old)["user.contact.email"] == (
+        "collected_under_earlier_version",
+        "changes.material_change_needs_consent",
+    )
     express = Choices.of(granted=[f"purpose:{MARKETING}", "policy:2006-10-17"])
     assert decide(new, request._replace(collected_under="2004-03-30", choices=express)).allowed
     unknown = decide(new, request._replace(collected_under="2001-01-01"))
     refused(unknown, "unknown_version", "version")
     assert policy("bitrix").policy.changes.notice_days == 30
+
+
+def test_bitrix_a_purpose_new_in_this_version_is_refused_for_older_data_with_the_reason() -> None:
+    profiling = "personalize.content.profiling"
+
+    def add_profiling(data: dict[str, Any]) -> None:
+        data["purposes"][profiling] = {"basis": "collection"}
+        data["collection_points"]["purchase"]["purposes"].append(profiling)
+        data["roles"]["marketing"]["purposes"].append(profiling)
+
+    new = changed("bitrix", "2006-10-17", add_profiling)
+    request = Request(Actor.role("marketing"), profiling, ("user.contact.email",))
+    assert decide(new, request).allowed
+    old = decide(new, request._replace(collected_under="2004-03-30"))
+    assert not old.allowed
+    assert old.released == frozenset()
+    assert old.denial == Reason(
+        "collected_under_earlier_version",
+        "the data was collected under policy version '2004-03-30', which did not allow this "
+        f"(it had no purpose '{profiling}'); it follows version '2006-10-17' once the person "
+        "consents to it (choice 'policy:2006-10-17')",
+        "changes.material_change_needs_consent",
+    )
+    agreed = request._replace(
+        collected_under="2004-03-30", choices=Choices.of(granted=["policy:2006-10-17"])
+    )
+    assert decide(new, agreed).allowed
 
 
 def test_bitrix_ad_and_email_provider_cookies_are_declared() -> None:

@@ -39,6 +39,7 @@ from pledge.api.routes import (
     rights,
 )
 from pledge.mail import web as unsubscribe_pages
+from pledge.mail.jobs import Worker as CampaignWorker
 from pledge.store.vault import Vault
 
 DESCRIPTION = """\
@@ -61,9 +62,13 @@ def create_app(
     """The service over ``vault``. With ``owns_vault`` the app closes it on shutdown."""
     settings = settings or load_api_settings()
 
+    campaigns = CampaignWorker(vault)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        campaigns.start()
         yield
+        campaigns.stop()
         if owns_vault:
             vault.close()
 
@@ -79,6 +84,7 @@ def create_app(
     app.state.keys = KeyStore(vault)
     app.state.limiter = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.metrics = metrics
+    app.state.campaigns = campaigns
     problems.install(app)
 
     for resource in (

@@ -14,8 +14,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pledge.cli._output import console, print_json
-from pledge.errors import InputError
+from pledge.cli._output import JsonOption, console, print_json
+from pledge.errors import ExitCode, InputError
 from pledge.policy import Actor, Choices, CompiledPolicy, Decision, Request, load_policy
 from pledge.policy import decide as decide_request
 from pledge.policy.consistency import declared_under
@@ -23,7 +23,6 @@ from pledge.policy.decision import ALLOWING_CODES
 from pledge.policy.loader import suggest
 from pledge.policy.model import Channel
 
-EXIT_DENIED = 1
 CHOICE_PREFIXES = ("purpose", "recipient", "channel", "show", "policy")
 
 ChoiceKeys = Annotated[
@@ -64,7 +63,7 @@ def decide(
     group_size: Annotated[
         int | None, typer.Option(min=0, metavar="N", help="People in an aggregate.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """May this actor use these categories for this purpose? Exit 0 if allowed, 1 if denied."""
     actor = _actor(role, recipient, communication)
@@ -84,7 +83,7 @@ def decide(
     else:
         _show(actor, purpose, decision)
     if not decision.allowed:
-        raise typer.Exit(EXIT_DENIED)
+        raise typer.Exit(ExitCode.DENIED)
 
 
 def _actor(role: str | None, recipient: str | None, communication: str | None) -> Actor:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pledge.cli._output import console
+from pledge.cli._output import JsonOption, console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, vault_for
 from pledge.demo import EXAMPLES, example_policy, fake_subjects
 from pledge.errors import InputError
@@ -20,6 +20,7 @@ def demo(
         typer.Option(help="An example policy name (zabbix, zimbra, webix, 3cx, bitrix) or a file."),
     ] = "zabbix",
     subjects: Annotated[int, typer.Option(min=1, max=100_000, help="Subjects to create.")] = 25,
+    as_json: JsonOption = False,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
@@ -34,6 +35,18 @@ def demo(
         org = vault.policy.policy.organisation.name
         roles = list(vault.policy.policy.roles)
         purposes = list(vault.policy.policy.purposes)
+    if as_json:
+        print_json(
+            {
+                "organisation": org,
+                "policy_version": vault.policy.version,
+                "subjects": [
+                    {"subject": m.subject, "point": m.point, "fields": list(m.fields)} for m in made
+                ],
+                "audit": {"entries": verified.entries, "verified": verified.ok},
+            }
+        )
+        return
     table = Table(
         "subject", "collected at", "fields", title=f"{org} — policy {vault.policy.version}"
     )

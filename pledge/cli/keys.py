@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from pledge.api.keys import KeyStore, Scope
-from pledge.cli._output import console, err_console, print_json
+from pledge.cli._output import JsonOption, console, err_console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
 
 app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
@@ -59,7 +59,7 @@ def _scope(role: str | None, recipient: str | None, admin: bool) -> tuple[Scope,
 
 @app.command("list")
 def listing(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
@@ -98,6 +98,7 @@ def listing(
 @app.command()
 def revoke(
     key_id: Annotated[str, typer.Argument(help="The key id shown by create and list.")],
+    as_json: JsonOption = False,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
@@ -105,4 +106,7 @@ def revoke(
     """Revoke KEY_ID: its next request is refused."""
     with vault_for(policy, data_dir, database_url) as vault:
         key = KeyStore(vault).revoke(key_id, by="cli")
+    if as_json:
+        print_json({"key_id": key.key_id, "scope": key.scope, "revoked": True})
+        return
     console.print(f"revoked {key.scope} key {key.key_id}")

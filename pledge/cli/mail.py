@@ -18,7 +18,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pledge.cli._output import console
+from pledge.cli._output import JsonOption, console, err_console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
 from pledge.mail.campaign import Summary, campaign_id, run_campaign
 from pledge.mail.gate import Gate
@@ -38,7 +38,7 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=err_console,
         transient=True,
     )
 
@@ -68,6 +68,7 @@ def send(
         typer.Option(help="Campaign id (the idempotency key). Default: TYPE-TEMPLATE-DATE."),
     ] = None,
     show: Annotated[int, typer.Option(min=0, help="Subject ids to show per skip reason.")] = 10,
+    as_json: JsonOption = False,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
@@ -92,7 +93,10 @@ def send(
                 keep_examples=show,
                 on_chunk=lambda n: progress.advance(task, n),
             )
-    _print_summary(summary)
+    if as_json:
+        print_json(summary.to_dict())
+    else:
+        _print_summary(summary)
 
 
 def _print_summary(summary: Summary) -> None:
@@ -120,6 +124,7 @@ def _print_summary(summary: Summary) -> None:
 
 @app.command()
 def deliver(
+    as_json: JsonOption = False,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
@@ -139,7 +144,19 @@ def deliver(
             )
             report = sender.run()
         after = counts(vault.engine)
-    _print_delivery(report, after)
+    if as_json:
+        print_json(
+            {
+                "sent": report.sent,
+                "bounced": report.bounced,
+                "failed": report.failed,
+                "retried": report.retried,
+                "errors": report.errors,
+                "outbox": after,
+            }
+        )
+    else:
+        _print_delivery(report, after)
 
 
 def _print_delivery(report: Delivery, after: dict[str, int]) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pledge.cli._output import console
+from pledge.cli._output import JsonOption, console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
 from pledge.errors import InputError
 from pledge.store.keys import EnvKeyProvider, KeyProvider, LocalKeyFileProvider
@@ -24,6 +24,7 @@ def rotate(
         str | None,
         typer.Option(help="Take the new key from this environment variable (env key source)."),
     ] = None,
+    as_json: JsonOption = False,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
@@ -43,6 +44,16 @@ def rotate(
             done = _rotate_file(vault, current)
         else:
             raise InputError("the master key comes from the environment: pass --new-key-env VAR")
+    if as_json:
+        print_json(
+            {
+                "old_key_id": done.old_key_id,
+                "new_key_id": done.new_key_id,
+                "subject_keys": done.subject_keys,
+                "store_secrets": done.store_secrets,
+            }
+        )
+        return
     console.print(
         f"master key rotated: {done.old_key_id} -> {done.new_key_id}; "
         f"{done.subject_keys} subject key(s) and {done.store_secrets} store secret(s) re-wrapped"

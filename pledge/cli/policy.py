@@ -17,14 +17,13 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from pledge.cli._output import console, print_json
+from pledge.cli._output import JsonOption, console, print_json
 from pledge.policy import load_policy
 from pledge.policy.model import Basis, Condition, FieldSpec, Policy
 
 app = typer.Typer(no_args_is_help=True, help="Check and explain a policy file.")
 
 PolicyFile = Annotated[Path, typer.Argument(help="The policy YAML file.", show_default=False)]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 BASIS_MEANING = {
     Basis.collection: "allowed for data collected for this purpose",
@@ -43,7 +42,7 @@ CONDITION_MEANING = {
 
 
 @app.command()
-def check(file: PolicyFile, as_json: AsJson = False) -> None:
+def check(file: PolicyFile, as_json: JsonOption = False) -> None:
     """Validate FILE: its shape, its taxonomy keys and the rules between its parts."""
     policy = load_policy(file).policy
     summary = _summary(policy)
@@ -73,7 +72,7 @@ def _summary(policy: Policy) -> dict[str, Any]:
 
 
 @app.command()
-def explain(file: PolicyFile, as_json: AsJson = False) -> None:
+def explain(file: PolicyFile, as_json: JsonOption = False) -> None:
     """Show what FILE allows: who sees what, for which purpose, on which condition."""
     policy = load_policy(file).policy
     if as_json:

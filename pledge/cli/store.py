@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pledge.cli._output import console, err_console, print_json
+from pledge.cli._output import JsonOption, console, err_console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
+from pledge.errors import ExitCode
 
 subjects = typer.Typer(no_args_is_help=True, help="A data subject's rights: export, erase.")
 audit = typer.Typer(no_args_is_help=True, help="Check and prove the audit log.")
@@ -31,15 +32,28 @@ def export(
 def erase(
     subject: Annotated[str, typer.Argument(help="Subject id.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOption = False,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Erase SUBJECT: destroy its key and delete its data, keeping only legal holds."""
-    if not yes and not typer.confirm(f"Erase subject {subject}? This cannot be undone"):
-        raise typer.Exit(1)
     with vault_for(policy, data_dir, database_url) as vault:
+        vault.require_subject(subject)
+        if not yes and not typer.confirm(f"Erase subject {subject}? This cannot be undone"):
+            raise typer.Exit(ExitCode.DENIED)
         done = vault.erase(subject, actor="cli")
+    if as_json:
+        print_json(
+            {
+                "subject": subject,
+                "deleted": list(done.deleted_fields),
+                "held": list(done.held_fields),
+                "held_until": done.held_until.isoformat() if done.held_until else None,
+                "key_destroyed": done.key_destroyed,
+            }
+        )
+        return
     console.print(
         f"erased {subject}: {len(done.deleted_fields)} value(s) deleted, "
         f"key {'destroyed' if done.key_destroyed else 'kept for legal holds'}"
@@ -50,7 +64,7 @@ def erase(
 
 @audit.command("verify")
 def verify(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
     every_checkpoint: Annotated[
         bool, typer.Option("--every-checkpoint", help="Also check each earlier checkpoint.")
     ] = False,
@@ -58,7 +72,7 @@ def verify(
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Check the whole log against its latest signed checkpoint; exit 1 on any tampering."""
+    """Check the whole log against its latest signed checkpoint; exit 5 on any tampering."""
     with vault_for(policy, data_dir, database_url) as vault:
         result = vault.audit.verify(vault.engine, every_checkpoint=every_checkpoint)
     report = {
@@ -92,7 +106,7 @@ def verify(
             f"({result.problem.kind}): {result.problem.message}"
         )
     if not result.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.INTEGRITY)
 
 
 @audit.command("prove")
@@ -125,6 +139,7 @@ def consistency(
 
 @retention.command("run")
 def run(
+    as_json: JsonOption = False,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
@@ -132,6 +147,15 @@ def run(
     """Delete values past their retention period and legal holds that have ended."""
     with vault_for(policy, data_dir, database_url) as vault:
         report = vault.run_retention()
+    if as_json:
+        print_json(
+            {
+                "deleted": dict(sorted(report.deleted.items())),
+                "subjects": report.subjects,
+                "keys_destroyed": report.keys_destroyed,
+            }
+        )
+        return
     table = Table("category", "values deleted", title="retention run")
     for category, count in sorted(report.deleted.items()):
         table.add_row(category, str(count))

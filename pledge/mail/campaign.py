@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pledge.errors import InputError
 from pledge.mail.gate import ChunkResult, Gate
@@ -50,6 +51,28 @@ class Summary:
     @property
     def seen(self) -> int:
         return self.queued + self.already_queued + sum(self.skipped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as the CLI's ``--json`` and the API print it, most skipped first."""
+        return {
+            "campaign": self.campaign,
+            "communication": self.communication,
+            "segment": self.segment,
+            "dry_run": self.dry_run,
+            "seen": self.seen,
+            "queued": self.queued,
+            "already_queued": self.already_queued,
+            "skipped": [
+                {
+                    "code": code,
+                    "ref": ref,
+                    "message": self.messages.get((code, ref), ""),
+                    "people": count,
+                    "subjects": self.examples.get((code, ref), []),
+                }
+                for (code, ref), count in sorted(self.skipped.items(), key=lambda kv: -kv[1])
+            ],
+        }
 
     def add(self, chunk: ChunkResult) -> None:
         self.queued += len(chunk.queued)

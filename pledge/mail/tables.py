@@ -60,3 +60,35 @@ mail_outbox = Table(
     Index("ix_mail_outbox_due", "status", "next_attempt_at"),
     Index("ix_mail_outbox_campaign", "campaign_id", "status"),
 )
+
+# --- campaign jobs ------------------------------------------------------------------------------
+# A campaign asked for over HTTP runs as a job: the request is a row here, a worker thread of
+# the service (pledge.mail.jobs) claims it with a lease, and its status is what a client polls.
+# Migration ``0009_jobs`` creates the table. No personal value is in it: parameters name a
+# template and a segment; the result counts people and names some by subject id.
+
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+JOB_FAILED = "failed"
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),  # what runs it: "mail_campaign"
+    Column("params", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | done | failed
+    Column("progress", Integer, nullable=False),  # people gated so far in this attempt
+    Column("total", Integer, nullable=True),  # people in the segment when the attempt began
+    Column("result", JSON, nullable=True),
+    Column("error", JSON, nullable=True),  # {"code", "message"} of a failed job
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("job_id"),
+    Index("ix_jobs_status", "status", "lease_until"),
+)

@@ -133,7 +133,7 @@ class Plan:
         if policy.is_pass_through(category) and actor.kind != "recipient":
             return Reason(
                 "pass_through",
-                f"'{category}' is never stored: it is only passed on at collection",
+                f"'{category}' is never stored: the website hands it to the recipient itself",
                 f"categories.{category}",
             ), None
         if policy.basis(self.purpose) is Basis.legal_obligation:
@@ -551,17 +551,35 @@ def _under_collection_version(
     try:
         then = decide(earlier, request._replace(collected_under=None))
     except InputError as exc:
-        then = _deny(Reason("not_in_version", exc.message, f"version {version}"))
+        # The use names something (a purpose, an actor, a category) that version did not have.
+        missing = ", ".join(f"{kind} '{name}'" for kind, name in exc.fields.items())
+        return _version_limit(policy.version, version, current, f"it had no {missing}")
     if then.allowed and current.allowed:
         return current
-    released = current.released & then.released
-    withheld = dict(current.withheld)
-    for category, reason in then.withheld:
-        withheld.setdefault(category, reason)
-    note = Reason(
+    denial = then.denial
+    why = denial.message if denial is not None else "it released none of it"
+    return _version_limit(policy.version, version, current, why, then.released)
+
+
+def _version_limit(
+    active: str,
+    version: str,
+    current: Decision,
+    why: str,
+    then_released: frozenset[str] = frozenset(),
+) -> Decision:
+    """``current`` narrowed to what the version the data was collected under released. Each
+    category only that version refused is withheld with the reason, which also says what lifts
+    it: the person's express consent to the active version. Where the active version refuses
+    on its own, its reasons stay the ones that explain the refusal."""
+    limit = Reason(
         "collected_under_earlier_version",
-        f"collected under version '{version}', whose limits still apply",
+        f"the data was collected under policy version '{version}', which did not allow this "
+        f"({why}); it follows version '{active}' once the person consents to it "
+        f"(choice 'policy:{active}')",
         "changes.material_change_needs_consent",
     )
-    reasons = (*current.reasons, *(r for r in then.reasons if r not in current.reasons), note)
-    return Decision(False, released, tuple(withheld.items()), reasons)
+    released = current.released & then_released
+    withheld = (*current.withheld, *((c, limit) for c in sorted(current.released - released)))
+    reasons = (*current.reasons, limit) if current.allowed else current.reasons
+    return Decision(False, released, withheld, reasons)

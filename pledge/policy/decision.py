@@ -171,6 +171,4 @@ def _reason_dict(reason: Reason) -> dict[str, str]:
     return {"code": reason.code, "message": reason.message, "ref": reason.ref}
 
 
-ALLOWING_CODES = frozenset(
-    {"actor_granted", "collected_for_purpose", "basis_met", "consent_given", "legal_reference"}
-)
+ALLOWING_CODES = frozenset({"actor_granted", "collected_for_purpose", "basis_met", "consent_given"})

@@ -2,8 +2,10 @@
 
 Each submission is checked in full before anything is written: the point exists, the person is
 old enough, every field is declared, stored (not pass-through), present when mandatory and of
-the right shape, and every choice is one the point offers. Then a whole batch is written with a
-handful of statements (one per table), in one transaction, stamped with the policy version.
+the right shape, and every choice is one the point offers. An optional field sent empty, as a
+browser sends an input left blank, counts as not given; a mandatory one is refused by name.
+Then a whole batch is written with a handful of statements (one per table), in one
+transaction, stamped with the policy version.
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ def check(policy: CompiledPolicy, item: Collection) -> _Checked:
                 f"{suggest(name, point.fields)}",
                 field=name,
             )
+        if _blank(value):
+            continue  # an empty input of a form: not given (refused below if required)
         if policy.is_pass_through(spec.category):
             raise CollectionError(
                 f"field '{item.point}.{name}' ({spec.category}) is pass-through: hand it to the "
@@ -110,6 +114,11 @@ def check(policy: CompiledPolicy, item: Collection) -> _Checked:
         for key, granted in item.choices.items()
     }
     return _Checked(item, values, choices)
+
+
+def _blank(value: object) -> bool:
+    """What an HTML form sends for an input left empty (and JSON's null)."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def new_subject_id() -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from pledge.errors import InputError, PledgeError
+from pledge.errors import InputError, Unhealthy
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "pledge_read_only"
@@ -52,7 +52,7 @@ def open_engine(url: str) -> Engine:
     try:
         migrate(engine)
     except OperationalError as exc:
-        raise PledgeError(
+        raise Unhealthy(
             f"cannot open the database at {parsed.render_as_string(hide_password=True)}: {exc.orig}"
         ) from None
     return engine

@@ -131,6 +131,12 @@ class Vault:
             raise NotFoundError(f"subject '{subject}' was erased", subject=subject)
         return row
 
+    def require_subject(self, subject: str) -> None:
+        """NotFoundError unless ``subject`` is held and not erased: checked before a person is
+        asked to confirm something irreversible about it."""
+        with reading(self.engine) as connection:
+            self.subject_row(connection, subject)
+
     def for_legal_obligation(self, purpose: str) -> bool:
         """Whether ``purpose`` is one the law imposes: the only use of values under a hold."""
         spec = self.policy.policy.purposes.get(purpose)

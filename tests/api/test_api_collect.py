@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from api_support import Service, assert_problem, person
 from sqlalchemy import func, select
 
@@ -141,3 +142,53 @@ def test_recipient_keys_cannot_collect(service: Service) -> None:
         headers=service.as_("recipient:payment_gateway"),
     )
     assert_problem(response, 403, "forbidden")
+
+
+def _order_form(**inputs: str) -> dict[str, object]:
+    """What a checkout form posts: every input, as text, an empty string when left blank (the
+    card number goes to the payment gateway, not here)."""
+    form = {
+        "name": "Anna Ozola",
+        "email": "anna@example.lv",
+        "mailing_address": "Brivibas 1, Riga",
+        "phone": "",
+        **inputs,
+    }
+    return {"fields": form, "age": "33"}
+
+
+def test_a_form_with_an_empty_optional_input_is_collected_without_it(service: Service) -> None:
+    service.sensitive.add("Anna Ozola", "anna@example.lv", "Brivibas 1, Riga", "+37120000000")
+    admin = service.as_("admin")
+    blank = service.client.post("/v1/collect/order", json=_order_form(), headers=admin)
+    assert blank.status_code == 200, blank.text
+    assert blank.json()["fields"] == ["email", "mailing_address", "name"]
+    subject = blank.json()["subject"]
+
+    given = _order_form(phone="+371 2000 0000")
+    assert service.client.post("/v1/collect/order", json=given, headers=admin).status_code == 200
+    spaces = service.client.post("/v1/collect/order", json=_order_form(phone="  "), headers=admin)
+    assert spaces.json() == {**blank.json(), "created": False}
+    exported = service.client.get(f"/v1/subjects/{subject}/export", headers=admin).json()
+    phones = [v for v in exported["data"] if v["field"] == "phone"]
+    assert [v["value"] for v in phones] == ["+37120000000"]  # a blank input erases nothing
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_form_with_an_empty_required_input_is_refused_by_name(
+    service: Service, blank: str
+) -> None:
+    response = service.client.post(
+        "/v1/collect/order", json=_order_form(mailing_address=blank), headers=service.as_("admin")
+    )
+    body = assert_problem(response, 422, "collection_refused")
+    assert body["detail"] == "field 'order.mailing_address' is required"
+    assert body["errors"] == [{"field": "mailing_address", "message": body["detail"]}]
+    assert service.vault.find("email", "anna@example.lv") is None  # nothing half-stored
+
+
+def test_an_empty_input_the_point_does_not_declare_is_still_refused(service: Service) -> None:
+    response = service.client.post(
+        "/v1/collect/order", json=_order_form(coupon=""), headers=service.as_("admin")
+    )
+    assert assert_problem(response, 422, "collection_refused")["errors"][0]["field"] == "coupon"

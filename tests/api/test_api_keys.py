@@ -94,6 +94,7 @@ SCOPES = {
     ("POST", "/v1/decisions/bulk"): {"role", "recipient", "admin"},
     ("POST", "/v1/mail/messages"): {"admin"},
     ("POST", "/v1/mail/campaigns"): {"admin"},
+    ("GET", f"/v1/mail/campaigns/{'0' * 32}"): {"admin"},
     ("GET", f"/v1/subjects/{SUBJECT}/export"): {"admin"},
     ("PATCH", f"/v1/subjects/{SUBJECT}/data/name"): {"admin"},
     ("DELETE", f"/v1/subjects/{SUBJECT}"): {"admin"},

@@ -3,11 +3,13 @@ outbox table against its migration and the Global Privacy Control signal."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from mail_support import EXAMPLE_POLICIES, HOST, UNSUBSCRIBE_URL, Sink, collect, write_template
 from sqlalchemy import inspect
 from typer.testing import CliRunner, Result
@@ -40,7 +42,7 @@ def store(tmp_path: Path) -> Iterator[Vault]:
 
 def mail(tmp_path: Path, sink: Sink, *args: str) -> Result:
     env = {
-        "COLUMNS": "250",
+        "COLUMNS": "40",  # a pipe ignores the terminal: ids and rows stay whole
         "PLEDGE_MAIL_SMTP_HOST": HOST,
         "PLEDGE_MAIL_SMTP_PORT": str(sink.port),
         "PLEDGE_MAIL_FROM_ADDRESS": "Zabbix News <news@zabbix.com>",
@@ -85,6 +87,88 @@ def test_dry_run_says_who_would_be_skipped_and_why_by_subject_id(
         assert connection.execute(mail_outbox.select()).first() is None
 
 
+def test_dry_run_json_parses_and_ids_are_never_folded(
+    store: Vault, sink: Sink, tmp_path: Path
+) -> None:
+    out = [collect(store, "registration", n, choices={MARKETING: False})[0] for n in range(12)]
+    template = write_template(tmp_path / "news", "News", "Hello {{ name }}\n")
+    args = ["send", "--type", "newsletter", "--template", str(template.folder), "--dry-run"]
+
+    text = mail(tmp_path, sink, *args)
+    row = next(line for line in text.output.splitlines() if "consent_withdrawn" in line)
+    assert all(subject in row for subject in sorted(out)[:10])
+    assert "… and 2 more" in row
+
+    summary = json.loads(mail(tmp_path, sink, *args, "--json", "--show", "20").stdout)
+    assert (summary["dry_run"], summary["seen"], summary["queued"]) == (True, 12, 0)
+    assert [(s["code"], s["ref"], s["people"]) for s in summary["skipped"]] == [
+        ("consent_withdrawn", f"purposes.{MARKETING}.basis", 12)
+    ]
+    assert sorted(summary["skipped"][0]["subjects"]) == sorted(out)
+
+
+def test_dry_run_names_the_version_limit_of_data_collected_under_an_earlier_policy(
+    sink: Sink, tmp_path: Path
+) -> None:
+    """Bitrix 2004 marketing email was opt-in; a later version makes it opt-out. People who
+    signed up under 2004 without opting in keep that limit until they accept the new version,
+    and the dry run says so, not "no_consent" at a path that now reads opt-out."""
+    old_file = EXAMPLE_POLICIES / "bitrix.yaml"
+    new_data = yaml.safe_load(old_file.read_text(encoding="utf-8"))
+    new_data["version"] = new_data["effective"] = "2006-10-17"
+    new_data["purposes"][MARKETING]["basis"] = "opt_out"
+    new_file = tmp_path / "bitrix-2006.yaml"
+    new_file.write_text(yaml.safe_dump(new_data, sort_keys=False), encoding="utf-8")
+
+    def open_store(policy: Path) -> Vault:
+        return Vault.open(
+            sqlite_url(tmp_path / "pledge.sqlite3"),
+            LocalKeyFileProvider(tmp_path / "master.key"),
+            policy.read_text(encoding="utf-8"),
+            policy_file=str(policy),
+        )
+
+    with_2004 = open_store(old_file)
+    keen, _ = collect(with_2004, "purchase", 1, choices={MARKETING: True})
+    silent, _ = collect(with_2004, "purchase", 2)
+    agreed, _ = collect(with_2004, "purchase", 3)
+    with_2004.close()
+    with_2006 = open_store(new_file)
+    with_2006.grant(agreed, "policy:2006-10-17")
+    newcomer, _ = collect(with_2006, "purchase", 4)
+    with_2006.close()
+
+    template = write_template(tmp_path / "offers", "Offers", "Hello {{ name }}\n")
+    env = {
+        "PLEDGE_MAIL_FROM_ADDRESS": "Bitrix <news@bitrixsoft.com>",
+        "PLEDGE_MAIL_UNSUBSCRIBE_URL": UNSUBSCRIBE_URL,
+        "PLEDGE_MAIL_SMTP_PORT": str(sink.port),
+    }
+    result = CliRunner().invoke(
+        app,
+        ["send", "--type", "offers", "--template", str(template.folder), "--dry-run", "--json",
+         "--policy", str(new_file), "--data-dir", str(tmp_path)],
+        env=env,
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["seen"], summary["queued"]) == (4, 3)  # keen, agreed, newcomer
+    assert summary["skipped"] == [
+        {
+            "code": "collected_under_earlier_version",
+            "ref": "changes.material_change_needs_consent",
+            "message": "the data was collected under policy version '2004-03-30', which did "
+            f"not allow this ('{MARKETING}' needs the person's opt-in, and there is none); it "
+            "follows version '2006-10-17' once the person consents to it "
+            "(choice 'policy:2006-10-17')",
+            "people": 1,
+            "subjects": [silent],
+        }
+    ]
+    assert {keen, agreed, newcomer}.isdisjoint(result.stdout.split('"subjects"')[1])
+
+
 def test_send_then_deliver(store: Vault, sink: Sink, tmp_path: Path) -> None:
     for n in range(3):
         collect(store, "registration", n)
@@ -111,6 +195,8 @@ def test_send_then_deliver(store: Vault, sink: Sink, tmp_path: Path) -> None:
     assert "sent 3, bounced 0, failed 0" in delivered.output
     assert "outbox: pending 0, sending 0, sent 3" in delivered.output
     assert len(sink.received) == 3
+    again = json.loads(mail(tmp_path, sink, "deliver", "--json").stdout)
+    assert (again["sent"], again["outbox"]["sent"], again["outbox"]["pending"]) == (0, 3, 0)
 
 
 def test_outbox_table_matches_its_migration(vault_factory: VaultFactory) -> None:

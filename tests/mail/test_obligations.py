@@ -125,11 +125,22 @@ def test_misleading_or_empty_marketing_subject_is_refused(
         gate_for(vault, "newsletter", template)
 
 
-def test_shouting_subject_is_not_misleading(
-    vault_factory: VaultFactory, gate_for: GateFactory, tmp_path: Path
+@pytest.mark.parametrize("shout", ["URGENT: REPLY NOW", "RE-OPENING SALE", "FWD THINKING"])
+def test_shouting_subject_is_not_misleading_so_it_goes_out_as_written(
+    vault_factory: VaultFactory,
+    gate_for: GateFactory,
+    sink: Sink,
+    clock: Any,
+    tmp_path: Path,
+    shout: str,
 ) -> None:
+    """Loud is allowed; only a fake reply or forward marker misleads (CAN-SPAM)."""
     vault = vault_factory("zabbix")
-    gate_for(vault, "newsletter", write_template(tmp_path / "t", "URGENT: REPLY NOW", "Hi\n"))
+    _, address = collect(vault, "registration", 1)
+    gate = gate_for(vault, "newsletter", write_template(tmp_path / "t", shout, "Hi\n"))
+    send(gate, "loud", clock)
+    [received] = sink.to(address)
+    assert received.message["Subject"] == shout
 
 
 def test_a_subject_made_misleading_by_a_variable_skips_that_person(

@@ -2,25 +2,26 @@
 
 Both only queue: the gate decides per person, renders, writes the outbox and the audit log
 in one transaction per chunk, and a sender worker (``pledge mail deliver``) does the SMTP.
-The answer says who was skipped and why, by subject id and policy reason, never by address.
+A message to named subjects (at most 1,000) is gated within the request; a campaign to a
+segment is a job (:mod:`pledge.mail.jobs`): ``202 Accepted`` with its ``Location``, to poll.
+The answers say who was skipped and why, by subject id and policy reason, never by address.
 Admin keys only: a send reaches people outside any one staff purpose.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Literal
+
+from fastapi import Request, Response
 from pydantic import BaseModel, Field
 
 from pledge.api.deps import AdminKey, VaultDep
 from pledge.api.problems import documented
 from pledge.api.routes import v1_router
-from pledge.errors import InputError
-from pledge.mail.campaign import Summary, campaign_id, run_campaign
-from pledge.mail.gate import Gate
-from pledge.mail.segments import Segment
-from pledge.mail.settings import MailSettings, load_mail_settings
-from pledge.mail.templates import TemplateSet
-from pledge.mail.unsubscribe import Unsubscribes
-from pledge.store.vault import Vault
+from pledge.mail import jobs
+from pledge.mail.campaign import Summary, campaign_id
+from pledge.mail.settings import load_mail_settings
 
 router = v1_router(tags=["mail"])
 
@@ -53,60 +54,90 @@ class SkipOut(BaseModel):
 
 class SendOut(BaseModel):
     campaign: str
+    communication: str
+    segment: str
     dry_run: bool
+    seen: int = Field(description="People decided for.")
     queued: int
     already_queued: int
-    skipped: list[SkipOut]
+    skipped: list[SkipOut] = Field(description="By reason, the most people first.")
 
 
-def _gate(vault: Vault, communication: str, template: str) -> tuple[Gate, MailSettings]:
-    settings = load_mail_settings()
-    folder = settings.templates_dir / template
-    if not folder.is_dir():
-        raise InputError(f"no template '{template}' in the templates folder", template=template)
-    tokens = Unsubscribes.for_vault(vault, settings).tokens
-    return Gate(vault, communication, TemplateSet(folder), settings, tokens), settings
+class JobError(BaseModel):
+    code: str
+    message: str
 
 
-def _answer(summary: Summary) -> SendOut:
-    return SendOut(
-        campaign=summary.campaign,
-        dry_run=summary.dry_run,
-        queued=summary.queued,
-        already_queued=summary.already_queued,
-        skipped=[
-            SkipOut(
-                code=code,
-                ref=ref,
-                message=summary.messages.get((code, ref), ""),
-                people=count,
-                subjects=summary.examples.get((code, ref), []),
-            )
-            for (code, ref), count in sorted(summary.skipped.items())
-        ],
+class CampaignJobOut(BaseModel):
+    job: str = Field(description="The job id; poll GET /v1/mail/campaigns/{job}.")
+    status: Literal["queued", "running", "done", "failed"]
+    campaign: str
+    communication: str
+    segment: str
+    dry_run: bool
+    progress: int = Field(description="People gated so far (in the current attempt).")
+    total: int | None = Field(description="People in the segment, once the job started.")
+    attempts: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    result: SendOut | None = Field(description="The summary, once the job is done.")
+    error: JobError | None = Field(description="Why the job failed; nobody was skipped by it.")
+
+
+def _job_out(job: jobs.Job) -> CampaignJobOut:
+    order = job.order
+    return CampaignJobOut(
+        job=job.job_id,
+        status=job.status,
+        campaign=order.campaign,
+        communication=order.communication,
+        segment=order.segment,
+        dry_run=order.dry_run,
+        progress=job.progress,
+        total=job.total,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        result=SendOut.model_validate(job.result) if job.result else None,
+        error=JobError(code=job.error["code"], message=job.error["message"]) if job.error else None,
     )
 
 
 @router.post("/mail/messages", responses=documented(404, 422))
 def send(body: SendIn, vault: VaultDep, key: AdminKey) -> SendOut:
     """Queue one message for each named subject whom the policy and their choices allow."""
-    gate, _ = _gate(vault, body.communication, body.template)
+    gate = jobs.gate_for(vault, load_mail_settings(), body.communication, body.template)
     the_id = campaign_id(body.campaign, body.communication, body.template, vault.clock().date())
     summary = Summary(the_id, body.communication, "subjects", body.dry_run, keep=100)
     summary.add(gate.process(the_id, list(dict.fromkeys(body.subjects)), dry_run=body.dry_run))
-    return _answer(summary)
+    return SendOut.model_validate(summary.to_dict())
 
 
-@router.post("/mail/campaigns", responses=documented(422))
-def campaign(body: CampaignIn, vault: VaultDep, key: AdminKey) -> SendOut:
-    """Queue a campaign to a segment, streamed through the gate chunk by chunk."""
-    gate, settings = _gate(vault, body.communication, body.template)
-    the_id = campaign_id(body.campaign, body.communication, body.template, vault.clock().date())
-    summary = run_campaign(
-        gate,
-        Segment.parse(body.segment, vault.policy),
-        the_id,
+@router.post("/mail/campaigns", status_code=202, responses=documented(422))
+def campaign(
+    body: CampaignIn, request: Request, response: Response, vault: VaultDep, key: AdminKey
+) -> CampaignJobOut:
+    """Check a campaign to a segment and queue it as a job; poll the Location for its end.
+
+    Whatever would refuse it for everybody (an unknown type, template or segment, a marketing
+    message without postal address or unsubscribe URL) is refused here, with 422."""
+    order = jobs.prepare(
+        vault,
+        body.communication,
+        body.template,
+        body.segment,
+        body.campaign,
         dry_run=body.dry_run,
-        chunk_size=settings.chunk_size,
     )
-    return _answer(summary)
+    job = jobs.submit(vault, order)
+    request.app.state.campaigns.wake()
+    response.headers["Location"] = f"/v1/mail/campaigns/{job.job_id}"
+    return _job_out(job)
+
+
+@router.get("/mail/campaigns/{job}", responses=documented(404))
+def campaign_status(job: str, vault: VaultDep, key: AdminKey) -> CampaignJobOut:
+    """A campaign job: queued, running (with progress), done (with the summary) or failed."""
+    return _job_out(jobs.get(vault, job))
