@@ -317,7 +317,7 @@ def test_nothing_happens_when_the_log_cannot_be_written(
     verification = vault.audit.verify(vault.engine)
     assert verification.ok
     assert verification.entries == n
-    assert vault.read(subject, SUPPORT, "support").values["email"] == ann.email_stored
+    assert vault.read(subject, SUPPORT, "support").values["registration.email"] == ann.email_stored
     assert vault.choices(subject).granted == {f"purpose:{MARKETING}"}
     verification = vault.audit.verify(vault.engine)
     assert verification.ok

@@ -43,7 +43,7 @@ def test_rotation_rewraps_keys_and_leaves_data_untouched(tmp_path: Path) -> None
 
     reopened = Vault.open(url, new, None)
     read = reopened.read(subject, "essential.service.operations.support", "support")
-    assert read.values["email"] == "ilze@example.lv"
+    assert read.values["registration.email"] == "ilze@example.lv"
     assert reopened.find("email", "ILZE@example.lv") == subject
     assert reopened.audit.verify(reopened.engine).ok
     reopened.close()

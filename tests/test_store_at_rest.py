@@ -232,8 +232,8 @@ def test_corrupted_ciphertext_is_refused_by_name(
         assert ann.email_stored.lower() not in message.lower()
     # Other subjects, and the intact values, are unaffected.
     assert vault.read(b, SUPPORT, "support").values == {
-        "name": bob.name,
-        "email": bob.email_stored,
+        "registration.name": bob.name,
+        "registration.email": bob.email_stored,
     }
     verification = vault.audit.verify(vault.engine)
     assert verification.ok, verification.problem

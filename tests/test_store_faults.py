@@ -325,9 +325,15 @@ def test_retention_deletes_expired_values_only(
     assert (report.subjects, report.keys_destroyed) == (2, 0)
     for subject, p in zip(ids, old, strict=True):
         values = vault.read(subject, "essential.service.notifications.email", "sales").values
-        assert values == {"name": p.name, "email": p.email_stored, "mailing_address": p.address}
+        assert values == {
+            "registration.name": p.name,
+            "registration.email": p.email_stored,
+            "registration.mailing_address": p.address,
+        }
     assert (
-        vault.read(young_id, "essential.service.notifications.email", "sales").values["phone"]
+        vault.read(young_id, "essential.service.notifications.email", "sales").values[
+            "registration.phone"
+        ]
         == young.phone_e164
     )
 

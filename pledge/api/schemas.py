@@ -165,8 +165,10 @@ class BulkDecisionOut(BaseModel):
 class ReadOut(BaseModel):
     subject: str
     purpose: str
-    values: dict[str, str] = Field(description="Released values by field name.")
-    withheld: dict[str, ReasonOut] = Field(description="Fields not released, and why.")
+    values: dict[str, str] = Field(
+        description="Released values by point.field (the point each was collected at)."
+    )
+    withheld: dict[str, ReasonOut] = Field(description="Values not released (point.field), why.")
 
 
 class ChoiceIn(_In):
@@ -209,7 +211,7 @@ class DisclosureIn(_In):
 class DisclosedOut(BaseModel):
     recipient: str
     purpose: str
-    released: dict[str, dict[str, str]] = Field(description="Values by field, by subject.")
+    released: dict[str, dict[str, str]] = Field(description="Values by point.field, by subject.")
     refused: dict[str, ReasonOut] = Field(description="Subjects whose data was not released.")
     aggregate: dict[str, int] | None = Field(description="Counts, for aggregate-only recipients.")
 

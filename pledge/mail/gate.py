@@ -1,12 +1,13 @@
 """The email gate: every message is sent as one of the policy's communication types, and goes
 only to the people the decision function allows.
 
-For a chunk of recipients, in one transaction, the gate reads their choices, decides in bulk
-(:func:`pledge.policy.decide_many`), decrypts the address of each person it may write to,
-renders the message with the obligations the decision carries (footer, advertisement notice,
-unsubscribe link and headers), and writes it to the outbox together with one audit entry per
-recipient, sent or skipped. Either all of that commits or none of it does, so a crash leaves
-no message without its decision on record and no decision without its message.
+For a chunk of recipients, in one transaction, the gate asks the store's one release operation
+(:mod:`pledge.store.release`) for their addresses and names: it decides in bulk, per point and
+policy version, and queues one audit leaf per recipient, queued or skipped. The gate then
+decrypts the address of each person it may write to, renders the message with the obligations
+the decision carries (footer, advertisement notice, unsubscribe link and headers), and writes
+it to the outbox. Either all of that commits or none of it does, so a crash leaves no message
+without its decision on record and no decision without its message.
 
 A skipped recipient is reported with the decision's reason code and the policy path behind
 it (``consent_withdrawn`` at ``purposes.marketing.communications.email.basis``...).
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,26 +24,27 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, insert, select
 
 from pledge.errors import InputError, MessageRefused
-from pledge.mail import recipients
 from pledge.mail.compose import Composer, Footer, check_sender, list_unsubscribe, sender_domain
 from pledge.mail.compose import subject_problem as misleading
-from pledge.mail.recipients import EMAIL, NAME, Person, Value
 from pledge.mail.settings import MailSettings
 from pledge.mail.tables import PENDING, mail_outbox
 from pledge.mail.templates import TemplateSet
-from pledge.policy import Actor, Choices, Decision, Reason, Request, decide_many, purpose_choice
+from pledge.policy import Actor, Reason, purpose_choice
 from pledge.policy.loader import suggest
 from pledge.policy.model import Basis, Channel, MessageClass
 from pledge.policy.taxonomy import ancestors, covers
+from pledge.store import release as read_path
 from pledge.store.audit import Record
-from pledge.store.collect import aad
 from pledge.store.consents import STOP_ALL
-from pledge.store.crypto import SubjectCipher
+from pledge.store.release import Grant, StoredValue
 from pledge.store.vault import Vault
 
 if TYPE_CHECKING:
     from pledge.mail.tokens import UnsubscribeTokens
 
+EMAIL = "user.contact.email"
+NAME = "user.name"
+CATEGORIES = (EMAIL, NAME)
 SALE_OR_SHARING = ("marketing.advertising.third_party", "third_party_sharing")
 GPC_SOURCE = "gpc"
 
@@ -95,10 +96,9 @@ class ChunkResult:
 class Verdict:
     """One person's decision: the values it lets the gate use, or why it skips them."""
 
-    person: Person
-    email: Value | None
-    name: Value | None
-    decision: Decision | None
+    grant: Grant
+    email: StoredValue | None
+    name: StoredValue | None
     skip: Reason | None
 
 
@@ -147,7 +147,6 @@ class Gate:
         self.composer = Composer(self.sender)
         self.stop_keys = self._stop_keys(purpose.basis)
         self.address_points = self._points(EMAIL, purpose.basis)
-        self.name_points = self._points(NAME, purpose.basis)
         if self.message_class is MessageClass.marketing:
             self._check_marketing()
 
@@ -190,66 +189,18 @@ class Gate:
 
     # --- deciding -------------------------------------------------------------------------
 
-    def judge(self, people: Sequence[Person]) -> list[Verdict]:
-        """The decision for each person, made in bulk per (points, versions) group."""
-        verdicts: dict[str, Verdict] = {}
-        groups: dict[tuple[object, ...], list[tuple[Person, Value, Value | None]]] = defaultdict(
-            list
-        )
-        for person in people:
-            email = person.best(EMAIL, self.address_points)
-            if email is None:
-                verdicts[person.subject] = Verdict(person, None, None, None, NO_ADDRESS)
-                continue
-            name = person.best(NAME, self.name_points)
-            key = (email.point, email.policy_version) + (
-                (name.point, name.policy_version) if name else ()
+    def verdict(self, grant: Grant) -> Verdict:
+        """The newest address (and name) the decisions released, or why there is none: the
+        reason given for an address collected for this purpose before any other."""
+        email = _newest(grant.released, EMAIL)
+        if email is None:
+            given = sorted(
+                (v for v in grant.withheld_values if v.category == EMAIL),
+                key=lambda v: (v.point not in (self.address_points or {v.point}), -_when(v)),
             )
-            groups[key].append((person, email, name))
-        for members in groups.values():
-            _, email, name = members[0]
-            choices = [self._choices(person.choices) for person, _, _ in members]
-            by_category = self._decide(email, name, choices)
-            for i, (person, email_value, name_value) in enumerate(members):
-                decision = by_category[EMAIL][i]
-                skip = None
-                if EMAIL not in decision.released:
-                    skip = dict(decision.withheld).get(EMAIL) or decision.denial or NO_ADDRESS
-                usable_name = (
-                    name_value if name_value and NAME in by_category[NAME][i].released else None
-                )
-                verdicts[person.subject] = Verdict(person, email_value, usable_name, decision, skip)
-        return [verdicts[p.subject] for p in people]
-
-    def _choices(self, choices: Choices) -> Choices:
-        """A message the law requires still reaches people who asked for no correspondence."""
-        if self.message_class is MessageClass.legal and choices.stop_all:
-            return Choices(choices.granted, choices.withdrawn, False)
-        return choices
-
-    def _decide(
-        self, email: Value, name: Value | None, choices: list[Choices]
-    ) -> dict[str, list[Decision]]:
-        """Decisions for the address (and the name): one request per policy version the
-        values were collected under, each limited to the point it came from."""
-        by_version: dict[str, list[Value]] = defaultdict(list)
-        for value in (email, name):
-            if value is not None:
-                by_version[value.policy_version].append(value)
-        result: dict[str, list[Decision]] = {}
-        for version, values in by_version.items():
-            request = Request(
-                self.actor,
-                self.purpose,
-                tuple(v.category for v in values),
-                collected_under=version,
-                points=frozenset(v.point for v in values),
-            )
-            decisions = decide_many(self.vault.policy, request, choices)
-            for value in values:
-                result[value.category] = decisions
-        result.setdefault(NAME, result[EMAIL])
-        return result
+            reason = grant.withheld[given[0].key] if given else NO_ADDRESS
+            return Verdict(grant, None, None, reason)
+        return Verdict(grant, email, _newest(grant.released, NAME), None)
 
     # --- queuing ---------------------------------------------------------------------------
 
@@ -257,9 +208,9 @@ class Gate:
         """Gate one chunk: decide, and (unless ``dry_run``) render into the outbox and audit,
         all in one transaction. People already queued for ``campaign`` are left alone."""
         if dry_run:
-            with self.vault.engine.connect() as connection:
+            with self.vault.snapshot() as connection:
                 return self._process(connection, campaign, subject_ids, dry_run=True)
-        with self.vault.engine.begin() as connection:
+        with self.vault.write() as connection:
             return self._process(connection, campaign, subject_ids, dry_run=False)
 
     def _process(
@@ -274,47 +225,75 @@ class Gate:
             ).scalars()
         )
         pending = [s for s in subject_ids if s not in done]
-        people = recipients.load(connection, pending)
-        verdicts = self.judge([people[s] for s in pending if s in people])
+        verdicts: dict[str, Verdict] = {}
+
+        def leaf(grant: Grant, ref: str) -> Record:
+            verdict = verdicts[grant.subject] = self.verdict(grant)
+            message_id = (
+                None if verdict.skip else message_id_for(campaign, grant.subject, self.domain)
+            )
+            return self._record(campaign, ref, verdict.skip, message_id)
+
+        if dry_run:
+            outcomes = read_path.judge(
+                self.vault, connection, pending, self.actor, self.purpose, CATEGORIES
+            )
+            verdicts = {
+                g.subject: self.verdict(g) for g in outcomes.values() if isinstance(g, Grant)
+            }
+        else:
+            read_path.within(
+                self.vault,
+                connection,
+                pending,
+                self.actor,
+                self.purpose,
+                CATEGORIES,
+                record=leaf,
+            )
         now = self.vault.clock()
         queued: list[str] = []
         skipped: list[Skip] = []
         rows: list[dict[str, object]] = []
-        records: list[Record] = []
-        for verdict in verdicts:
-            subject = verdict.person.subject
+        refused: list[Record] = []
+        for subject in pending:
+            verdict = verdicts.get(subject)
+            if verdict is None:
+                continue  # unknown or erased
             reason = verdict.skip
-            row = None
             if reason is None and not dry_run:
                 row = self._render(campaign, verdict, now)
-                reason = None if row is not None else SUBJECT_REFUSED
+                if row is None:
+                    reason = SUBJECT_REFUSED
+                    refused.append(
+                        self._record(campaign, self.vault.subject_ref(subject), reason, None)
+                    )
+                else:
+                    rows.append(row)
             if reason is not None:
                 skipped.append(Skip(subject, reason.code, reason.ref, reason.message))
             else:
                 queued.append(subject)
-            if dry_run:
-                continue
-            if row is not None:
-                rows.append(row)
-            records.append(self._record(campaign, subject, reason, row))
-        if records:
-            self.vault.record(connection, *records)
+        if refused:
+            self.vault.record(connection, *refused)
         if rows:
             connection.execute(insert(mail_outbox), rows)
         return ChunkResult(queued, skipped, len(done))
 
     def _record(
-        self, campaign: str, subject: str, reason: Reason | None, row: dict[str, object] | None
+        self, campaign: str, ref: str, reason: Reason | None, message_id: str | None
     ) -> Record:
+        """The leaf of one recipient: the message queued for them, or why they were skipped
+        (a second leaf follows when the rendered message itself is refused)."""
         detail: dict[str, object] = {"campaign": campaign, "communication": self.name}
-        if row is not None:
-            detail |= {"outcome": "queued", "message_id": row["message_id"]}
-        elif reason is not None:
+        if reason is None:
+            detail |= {"outcome": "queued", "message_id": message_id}
+        else:
             detail |= {"outcome": "skipped", "reason": reason.code, "ref": reason.ref}
         return Record(
             action="mail",
             actor=str(self.actor),
-            subject_ref=self.vault.subject_ref(subject),
+            subject_ref=ref,
             purpose=self.purpose,
             detail=detail,
         )
@@ -322,18 +301,17 @@ class Gate:
     def _render(
         self, campaign: str, verdict: Verdict, now: dt.datetime
     ) -> dict[str, object] | None:
-        person, email = verdict.person, verdict.email
+        grant, email = verdict.grant, verdict.email
         assert email is not None
-        assert verdict.decision is not None
-        subject = person.subject
-        assert person.wrapped_key is not None  # only active subjects are loaded
-        opened = SubjectCipher(self.vault.keys.unwrap(person.wrapped_key))
-        address = self._open(opened, subject, email)
-        name = self._open(opened, subject, verdict.name) if verdict.name else None
+        subject = grant.subject
+        wanted = [email] if verdict.name is None else [email, verdict.name]
+        opened = read_path.open_grant(self.vault, grant, self.purpose, wanted)
+        address = next(v.value for v in opened.items if v.category == EMAIL)
+        name = next((v.value for v in opened.items if v.category == NAME), None)
         rendered = self.template.render(
             name=name, organisation=self.organisation.name, communication=self.name
         )
-        obligations = {o.code for o in verdict.decision.obligations}
+        obligations = {o.code for o in opened.obligations}
         headers: list[tuple[str, str]] = []
         if "unsubscribe_link" in obligations or "marketing_footer" in obligations:
             if misleading(rendered.subject):
@@ -360,7 +338,9 @@ class Gate:
             date=now,
             headers=headers,
         )
-        payload = opened.encrypt(address.encode() + b"\n" + message, payload_aad(subject, campaign))
+        payload = self.vault.cipher_for(grant.wrapped_key).encrypt(
+            address.encode() + b"\n" + message, payload_aad(subject, campaign)
+        )
         return {
             "subject_id": subject,
             "campaign_id": campaign,
@@ -375,13 +355,14 @@ class Gate:
             "queued_at": now,
         }
 
-    @staticmethod
-    def _open(cipher: SubjectCipher, subject: str, value: Value) -> str:
-        return cipher.decrypt(
-            value.ciphertext,
-            aad(subject, value.point, value.field),
-            context=f"subject {subject}, field {value.point}.{value.field}",
-        ).decode()
+
+def _newest(values: Sequence[StoredValue], category: str) -> StoredValue | None:
+    found = [v for v in values if v.category == category]
+    return max(found, key=lambda v: v.collected_at) if found else None
+
+
+def _when(value: StoredValue) -> float:
+    return value.collected_at.timestamp()
 
 
 def message_id_for(campaign: str, subject: str, domain: str) -> str:

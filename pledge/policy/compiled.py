@@ -331,6 +331,10 @@ def _communication_plan(
     granted = _grant(compiled, actor, [message.purpose], purpose, ref)
     if granted is None or channel is None:
         return _refused(compiled, actor, purpose, f"{actor} is not sent for '{purpose}'", ref)
+    gate = _subject_gate(compiled, purpose, consent_to=None)
+    if message.message_class is MessageClass.legal:
+        # A message the law requires still reaches people who asked for no correspondence.
+        gate.stop_all_reason = None
     obligations: list[Obligation] = []
     if message.message_class is MessageClass.marketing:
         obligations += [Obligation("marketing_footer"), Obligation("unsubscribe_link")]
@@ -343,7 +347,7 @@ def _communication_plan(
         None,
         CHANNEL_CATEGORIES[channel],
         granted,
-        _subject_gate(compiled, purpose, consent_to=None),
+        gate,
         obligations=tuple(obligations),
     )
 

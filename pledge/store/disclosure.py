@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from pledge.errors import DeniedError, InputError
+from pledge.errors import DeniedError, InputError, PledgeError
 from pledge.policy import Actor, Reason
 from pledge.policy.model import Condition
 from pledge.policy.taxonomy import covers
+from pledge.store import release as read_path
 from pledge.store.audit import Record
 from pledge.store.database import reading
+from pledge.store.release import Grant
 from pledge.store.schema import disclosures
 
 if TYPE_CHECKING:
@@ -54,68 +56,68 @@ def disclose(
     actor = Actor.recipient(recipient)
     now = vault.clock()
     result = Disclosed(recipient, purpose)
+
+    def leaf(grant: Grant, ref: str) -> Record:
+        if not grant.released:
+            reason = grant.denial()
+            return Record(
+                action="disclosure_refused",
+                actor=str(actor),
+                subject_ref=ref,
+                purpose=purpose,
+                detail={"reason": reason.code, "ref": reason.ref},
+            )
+        return Record(
+            action="disclose",
+            actor=str(actor),
+            subject_ref=ref,
+            purpose=purpose,
+            detail={
+                "categories": sorted({v.category for v in grant.released}),
+                "legal_ref": legal_ref,
+                "withheld": {k: r.code for k, r in sorted(grant.withheld.items())},
+            },
+        )
+
     with vault.write() as connection:
+        outcomes = read_path.within(
+            vault,
+            connection,
+            subject_ids,
+            actor,
+            purpose,
+            categories,
+            record=leaf,
+            legal_ref=legal_ref,
+            lock=True,
+        )
         for subject in subject_ids:
-            row = vault.subject_row(
-                connection, subject, lock=True, held=vault.for_legal_obligation(purpose)
-            )
-            rows = [
-                r
-                for r in vault.stored_values(connection, subject)
-                if any(covers(c, r.category) for c in categories)
-            ]
-            released, withheld, decisions = vault.decide_for(
-                connection, subject, actor, purpose, rows, legal_ref=legal_ref
-            )
-            ref = vault.subject_ref(subject)
-            if not released:
-                reason = next((d.denial for d in decisions if d.denial), None) or Reason(
-                    "no_data", "the subject has no data in those categories", "collection_points"
-                )
-                result.refused[subject] = reason
-                vault.record(
-                    connection,
-                    Record(
-                        action="disclosure_refused",
-                        actor=str(actor),
-                        subject_ref=ref,
-                        purpose=purpose,
-                        detail={"reason": reason.code, "ref": reason.ref},
-                    ),
-                )
-                continue
-            released_categories = sorted({r.category for r in released})
-            seq = vault.record(
-                connection,
-                Record(
-                    action="disclose",
-                    actor=str(actor),
-                    subject_ref=ref,
-                    purpose=purpose,
-                    detail={
-                        "categories": released_categories,
-                        "legal_ref": legal_ref,
-                        "withheld": {f: r.code for f, r in sorted(withheld.items())},
-                    },
-                ),
-            )[0]
-            connection.execute(
-                insert(disclosures).values(
-                    subject_id=subject,
-                    disclosure_id=uuid.uuid4().hex,
-                    recipient=recipient,
-                    purpose=purpose,
-                    categories=released_categories,
-                    legal_ref=legal_ref,
-                    policy_version=vault.policy.version,
-                    at=now,
-                    audit_seq=seq,
-                )
-            )
-            cipher = vault.cipher(row)
-            result.released[subject] = {
-                r.field: vault.open_value(cipher, subject, r) for r in released
+            grant = outcomes[subject]
+            if isinstance(grant, PledgeError):
+                raise grant
+        grants = [g for g in outcomes.values() if isinstance(g, Grant)]
+        rows = [
+            {
+                "subject_id": g.subject,
+                "disclosure_id": uuid.uuid4().hex,
+                "recipient": recipient,
+                "purpose": purpose,
+                "categories": sorted({v.category for v in g.released}),
+                "legal_ref": legal_ref,
+                "policy_version": vault.policy.version,
+                "at": now,
+                "audit_seq": g.leaf,
             }
+            for g in grants
+            if g.released
+        ]
+        if rows:
+            connection.execute(insert(disclosures), rows)
+        for grant in grants:
+            if grant.released:
+                result.released[grant.subject] = read_path.open_grant(vault, grant, purpose).values
+            else:
+                result.refused[grant.subject] = grant.denial()
     return result
 
 
@@ -131,20 +133,17 @@ def _aggregate(
     actor = Actor.recipient(recipient)
     counts: dict[str, int] = dict.fromkeys(categories, 0)
     with vault.write() as connection:
+        # Each person is judged on everything but the group's size, which is checked below
+        # on the real counts: the size of the group that may be counted. Nothing is opened.
+        outcomes = read_path.judge(
+            vault, connection, subject_ids, actor, purpose, categories, group_size=min_size
+        )
         for subject in subject_ids:
-            vault.subject_row(connection, subject)
-            rows = [
-                r
-                for r in vault.stored_values(connection, subject)
-                if any(covers(c, r.category) for c in categories)
-            ]
-            # Each person is judged on everything but the group's size, which is checked
-            # below on the real counts: the size of the group that may be counted.
-            released, _, _ = vault.decide_for(
-                connection, subject, actor, purpose, rows, group_size=min_size
-            )
+            grant = outcomes[subject]
+            if isinstance(grant, PledgeError):
+                raise grant
             for category in categories:
-                if any(covers(category, r.category) for r in released):
+                if any(covers(category, v.category) for v in grant.released):
                     counts[category] += 1
         smallest = min(counts.values())
         too_small = min_size is not None and smallest < min_size

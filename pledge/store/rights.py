@@ -17,9 +17,11 @@ from sqlalchemy import Connection, delete, insert, select, update
 from pledge.errors import ConflictError, NotFoundError
 from pledge.policy.taxonomy import covers
 from pledge.store import consents as consent_ledger
+from pledge.store import release as read_path
 from pledge.store.audit import Record
 from pledge.store.collect import LOOKUP_KINDS, aad
 from pledge.store.crypto import SubjectCipher
+from pledge.store.release import Grant
 from pledge.store.schema import (
     consent_state,
     disclosures,
@@ -44,39 +46,42 @@ class Erasure:
 
 def export(vault: Vault, subject: str, *, actor: str = "subject") -> dict[str, Any]:
     """Everything Pledge holds about the subject, readable, as the right of access requires."""
+
+    def leaf(grant: Grant, ref: str) -> Record:
+        return Record(
+            action="export",
+            actor=actor,
+            subject_ref=ref,
+            detail={"fields": sorted(v.key for v in grant.released)},
+        )
+
     with vault.write() as connection:
         row = vault.subject_row(connection, subject)
-        rows = vault.stored_values(connection, subject)
         events = consent_ledger.history(connection, subject)
         shared = connection.execute(
             select(disclosures)
             .where(disclosures.c.subject_id == subject)
             .order_by(disclosures.c.at, disclosures.c.audit_seq)
         ).all()
-        vault.record(
-            connection,
-            Record(
-                action="export",
-                actor=actor,
-                subject_ref=vault.subject_ref(subject),
-                detail={"fields": sorted(f"{r.point}.{r.field}" for r in rows)},
-            ),
-        )
-    cipher = vault.cipher(row)
+        grant = read_path.within(
+            vault, connection, [subject], read_path.SUBJECT, "right_of_access", record=leaf
+        )[subject]
+        assert isinstance(grant, Grant)  # subject_row above found the subject
+    mine = read_path.open_grant(vault, grant, "right_of_access")
     return {
         "subject": subject,
         "status": row.status,
         "created_at": row.created_at.isoformat(),
         "data": [
             {
-                "point": r.point,
-                "field": r.field,
-                "category": r.category,
-                "value": vault.open_value(cipher, subject, r),
-                "collected_at": r.collected_at.isoformat(),
-                "policy_version": r.policy_version,
+                "point": v.point,
+                "field": v.field,
+                "category": v.category,
+                "value": v.value,
+                "collected_at": v.collected_at.isoformat(),
+                "policy_version": v.policy_version,
             }
-            for r in rows
+            for v in mine.items
         ],
         "choices": [
             {
@@ -109,7 +114,7 @@ def rectify(
     points = vault.policy.policy.collection_points
     with vault.write() as connection:
         row = vault.subject_row(connection, subject, lock=True)
-        rows = [r for r in vault.stored_values(connection, subject) if r.field == field]
+        rows = [r for r in read_path.load(connection, [subject])[subject] if r.field == field]
         if not rows:
             raise NotFoundError(f"subject '{subject}' has no field '{field}'", field=field)
         cipher = vault.cipher(row)
@@ -153,7 +158,7 @@ def _reindex(
         vault.index.token(LOOKUP_KINDS[r.category], vault.open_value(cipher, subject, r)): (
             LOOKUP_KINDS[r.category]
         )
-        for r in vault.stored_values(connection, subject)
+        for r in read_path.load(connection, [subject])[subject]
         if r.category in LOOKUP_KINDS
     }
     taken = connection.execute(
@@ -185,7 +190,7 @@ def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:
     now = vault.clock()
     with vault.write() as connection:
         vault.subject_row(connection, subject, lock=True)
-        rows = vault.stored_values(connection, subject)
+        rows = read_path.load(connection, [subject])[subject]
         held, gone, until = [], [], None
         for r in rows:
             days = hold_days(vault, r.category)

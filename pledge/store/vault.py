@@ -27,12 +27,11 @@ from pledge.policy import (
     Actor,
     Choices,
     CompiledPolicy,
-    Decision,
-    Reason,
 )
 from pledge.policy.model import Basis
-from pledge.store import collect, disclosure, reads, retention, rights
+from pledge.store import collect, disclosure, retention, rights
 from pledge.store import consents as consent_ledger
+from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
 from pledge.store.bootstrap import activate_policy, latest_policy, load_secrets
 from pledge.store.collect import LOOKUP_KINDS, Collected, Collection, aad
@@ -40,9 +39,9 @@ from pledge.store.commit import GroupCommit
 from pledge.store.crypto import BlindIndex, SubjectCipher
 from pledge.store.database import open_engine, reading
 from pledge.store.keys import KeyProvider
-from pledge.store.reads import ReadResult, StoredValue
+from pledge.store.release import Recorder, Release, Released, StoredValue, SubjectAccess
 from pledge.store.rotation import Rotation, rotate_master_key
-from pledge.store.schema import personal_values, subject_lookup, subjects
+from pledge.store.schema import subject_lookup, subjects
 
 Clock = Callable[[], dt.datetime]
 
@@ -74,6 +73,10 @@ class Vault:
     def write(self) -> AbstractContextManager[Connection]:
         """A transaction shared with concurrent writers (group commit); durable on exit."""
         return self._commits.write()
+
+    def snapshot(self) -> AbstractContextManager[Connection]:
+        """A read-only transaction: for looking, never for releasing (nothing is audited)."""
+        return reading(self.engine)
 
     @classmethod
     def open(
@@ -143,7 +146,12 @@ class Vault:
         return spec is not None and spec.basis is Basis.legal_obligation
 
     def cipher(self, subject_row: Any) -> SubjectCipher:
-        return SubjectCipher(self.keys.unwrap(subject_row.wrapped_key))
+        return self.cipher_for(subject_row.wrapped_key)
+
+    def cipher_for(self, wrapped_key: bytes | None) -> SubjectCipher:
+        if wrapped_key is None:
+            raise NotFoundError("the subject's key was destroyed: their data is erased")
+        return SubjectCipher(self.keys.unwrap(wrapped_key))
 
     # --- collection -------------------------------------------------------------------------
 
@@ -179,34 +187,26 @@ class Vault:
 
     # --- purpose-bound reads ----------------------------------------------------------------
 
-    def stored_values(self, connection: Connection, subject: str) -> list[StoredValue]:
-        """The subject's values, still encrypted: decide first, open only what is released."""
-        return [
-            StoredValue.of(r)
-            for r in connection.execute(
-                select(personal_values).where(personal_values.c.subject_id == subject)
-            )
-        ]
-
-    def decide_for(
+    def release(
         self,
-        connection: Connection,
-        subject: str,
-        actor: Actor,
+        subject_ids: Sequence[str],
+        actor: Actor | SubjectAccess,
         purpose: str,
-        rows: Sequence[StoredValue],
+        categories: Iterable[str] | None = None,
         *,
         legal_ref: str | None = None,
         group_size: int | None = None,
-    ) -> tuple[list[StoredValue], dict[str, Reason], list[Decision]]:
-        """Which of ``rows`` this actor may have for ``purpose``, given the subject's current
-        choices (see :func:`pledge.store.reads.release`)."""
-        return reads.release(
-            self.policy,
+        record: Recorder | None = None,
+    ) -> Release:
+        """THE read path (see :mod:`pledge.store.release`): decide per (version, point), queue
+        one audit leaf per subject, commit, then decrypt only what was allowed."""
+        return read_path.release(
+            self,
+            subject_ids,
             actor,
             purpose,
-            rows,
-            consent_ledger.current(connection, subject),
+            categories,
+            record=record,
             legal_ref=legal_ref,
             group_size=group_size,
         )
@@ -218,7 +218,7 @@ class Vault:
         actor: Actor | str,
         *,
         categories: Iterable[str] | None = None,
-    ) -> ReadResult:
+    ) -> Released:
         """The subject's values this actor may use for ``purpose``; the rest are withheld with
         the reason. Nothing released at all is a DeniedError. Audited either way."""
         result = self.read_many([subject], purpose, actor, categories=categories)[0]
@@ -233,11 +233,13 @@ class Vault:
         actor: Actor | str,
         *,
         categories: Iterable[str] | None = None,
-    ) -> list[ReadResult | PledgeError]:
+    ) -> list[Released | PledgeError]:
         """:meth:`read` for many subjects in one audited transaction; each subject's outcome
         (its values, or the error that refused it) in order."""
         actor = Actor.role(actor) if isinstance(actor, str) else actor
-        return reads.read_many(self, subject_ids, purpose, actor, categories)
+        return read_path.as_reads(
+            actor, purpose, self.release(subject_ids, actor, purpose, categories)
+        )
 
     def open_value(self, cipher: SubjectCipher, subject: str, row: StoredValue) -> str:
         """Decrypt one value; a ciphertext that fails to open names its subject and field."""

@@ -26,7 +26,10 @@ def test_the_gateway_gets_name_and_address_for_payment_and_the_subject_sees_it(
     body = response.json()
     assert body["recipient"] == "payment_gateway"
     assert body["released"] == {
-        subject: {"name": fields["name"], "mailing_address": fields["mailing_address"]}
+        subject: {
+            "order.name": fields["name"],
+            "order.mailing_address": fields["mailing_address"],
+        }
     }
     assert body["refused"] == {}
     assert body["aggregate"] is None

@@ -25,9 +25,12 @@ def test_a_role_reads_what_its_categories_allow_and_sees_why_the_rest_is_withhel
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
-    assert body["values"] == {"name": fields["name"], "email": fields["email"]}
-    assert body["withheld"]["phone"]["code"] == "category_not_granted"
-    assert body["withheld"]["phone"]["ref"] == "roles.support.categories"
+    assert body["values"] == {
+        "registration.name": fields["name"],
+        "registration.email": fields["email"],
+    }
+    assert body["withheld"]["registration.phone"]["code"] == "category_not_granted"
+    assert body["withheld"]["registration.phone"]["ref"] == "roles.support.categories"
 
 
 def test_a_purpose_the_role_does_not_hold_is_403_with_the_policy_reason(service: Service) -> None:
@@ -52,7 +55,7 @@ def test_categories_narrow_the_read(service: Service) -> None:
         params={"purpose": SUPPORT, "category": "user.contact.email"},
         headers=service.as_("role:sales"),
     )
-    assert response.json()["values"] == {"email": fields["email"]}
+    assert response.json()["values"] == {"registration.email": fields["email"]}
 
 
 def test_only_role_keys_read(service: Service) -> None:

@@ -1,0 +1,386 @@
+"""THE read path: every value that leaves the store (a read, a disclosure, an export, an email
+address for the mail gate) leaves through :func:`within`.
+
+For a set of subjects it loads the values with the point and policy version each was collected
+under, asks the decision function once per (version, point) group (in bulk across subjects),
+queues one audit leaf per subject in the caller's transaction, and only then may anything be
+decrypted. A value is released only if the point it was collected at collects it for the
+purpose asked: the same category given at another point, for other purposes, stays withheld.
+Same-named fields from different points are kept apart by their ``point.field`` key.
+
+:meth:`Vault.release <pledge.store.vault.Vault.release>` runs it in a transaction of its own and
+decrypts after the commit, so a read the log cannot record returns nothing. Callers that hand
+the values on inside the same transaction (a disclosure row, a message in the outbox) open them
+there: nothing they write outlives a transaction whose leaf did not commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, bindparam, or_, select
+
+from pledge.errors import DeniedError, NotFoundError, PledgeError
+from pledge.policy import Actor, Choices, Decision, Obligation, Reason, Request, decide_many
+from pledge.store import consents as consent_ledger
+from pledge.store.audit import Record
+from pledge.store.schema import personal_values, subjects
+
+if TYPE_CHECKING:
+    from pledge.store.vault import Vault
+
+
+class SubjectAccess:
+    """The person themselves, under the right of access: every value they gave is theirs to
+    see, whatever the purposes of its point. Only the export uses it."""
+
+    def __str__(self) -> str:
+        return "subject"
+
+
+SUBJECT = SubjectAccess()
+RIGHT_OF_ACCESS = Reason("right_of_access", "the person's own data", "rights.access")
+NOT_ALLOWED = Reason("denied", "not allowed", "policy")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValue:
+    """One value as stored, still encrypted, with the point and policy it was collected under."""
+
+    point: str
+    field: str
+    category: str
+    ciphertext: bytes
+    policy_version: str
+    collected_at: dt.datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.point}.{self.field}"
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One released value, decrypted."""
+
+    point: str
+    field: str
+    category: str
+    value: str
+    policy_version: str
+    collected_at: dt.datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.point}.{self.field}"
+
+
+@dataclass(frozen=True)
+class Released:
+    """One subject's outcome: the values released (oldest first), those withheld by
+    ``point.field`` with the reason, and the decisions behind them."""
+
+    subject: str
+    purpose: str
+    items: tuple[Value, ...]
+    withheld: dict[str, Reason]
+    decisions: tuple[Decision, ...]
+
+    @property
+    def values(self) -> dict[str, str]:
+        """Released values by ``point.field``."""
+        return {v.key: v.value for v in self.items}
+
+    @property
+    def obligations(self) -> tuple[Obligation, ...]:
+        """What the caller must do, from every decision that released something."""
+        return tuple(dict.fromkeys(o for d in self.decisions if d.released for o in d.obligations))
+
+
+@dataclass(frozen=True)
+class Release:
+    """The outcome for each subject asked, in the order asked: what was released (possibly
+    nothing), or the error that refused the subject (unknown or erased)."""
+
+    outcomes: list[Released | PledgeError]
+
+
+@dataclass
+class Grant:
+    """One subject's decision inside the transaction: the values it may open, not yet open."""
+
+    subject: str
+    wrapped_key: bytes | None
+    released: list[StoredValue]
+    withheld: dict[str, Reason]
+    decisions: list[Decision]
+    withheld_values: list[StoredValue] = field(default_factory=list)
+    leaf: int | None = None
+
+    def denial(self) -> Reason:
+        """Why nothing was released, for a one-line refusal."""
+        first = next((d.denial for d in self.decisions if d.denial), None)
+        return first or Reason(
+            "no_data", "the subject has no data in those categories", "collection_points"
+        )
+
+
+Actorish = Actor | SubjectAccess
+Recorder = Callable[[Grant, str], Record]
+"""Builds a subject's audit leaf from its grant and its pseudonym in the log."""
+
+_SUBJECTS = select(subjects.c.subject_id, subjects.c.status, subjects.c.wrapped_key).where(
+    subjects.c.subject_id.in_(bindparam("ids", expanding=True))
+)
+_VALUES = select(
+    personal_values.c.subject_id,
+    personal_values.c.point,
+    personal_values.c.field,
+    personal_values.c.category,
+    personal_values.c.ciphertext,
+    personal_values.c.policy_version,
+    personal_values.c.collected_at,
+).where(personal_values.c.subject_id.in_(bindparam("ids", expanding=True)))
+
+
+def load(
+    connection: Connection, subject_ids: Sequence[str], categories: Iterable[str] | None = None
+) -> dict[str, list[StoredValue]]:
+    """The subjects' values still encrypted, by subject; only those under ``categories``."""
+    query = _VALUES
+    if categories is not None:
+        wanted = list(categories)
+        query = query.where(
+            or_(
+                personal_values.c.category.in_(wanted),
+                *(personal_values.c.category.startswith(f"{c}.") for c in wanted),
+            )
+        )
+    found: dict[str, list[StoredValue]] = defaultdict(list)
+    for row in connection.execute(query, {"ids": list(subject_ids)}):
+        found[row[0]].append(StoredValue(*row[1:]))
+    return found
+
+
+def judge(
+    vault: Vault,
+    connection: Connection,
+    subject_ids: Sequence[str],
+    actor: Actorish,
+    purpose: str,
+    categories: Iterable[str] | None = None,
+    *,
+    legal_ref: str | None = None,
+    group_size: int | None = None,
+    lock: bool = False,
+) -> dict[str, Grant | PledgeError]:
+    """Decide for each subject without recording or opening anything (a count, a dry run)."""
+    ids = list(dict.fromkeys(subject_ids))
+    if not ids:
+        return {}
+    held = vault.for_legal_obligation(purpose)
+    query = _SUBJECTS.with_for_update() if lock else _SUBJECTS
+    rows = {r.subject_id: r for r in connection.execute(query, {"ids": ids})}
+    outcomes: dict[str, Grant | PledgeError] = {}
+    live: list[str] = []
+    for subject in ids:
+        row = rows.get(subject)
+        if row is None:
+            outcomes[subject] = NotFoundError(f"no subject '{subject}'", subject=subject)
+        elif row.status == "erased" or (row.status == "deactivated" and not held):
+            outcomes[subject] = NotFoundError(f"subject '{subject}' was erased", subject=subject)
+        else:
+            live.append(subject)
+    if not live:
+        return outcomes
+    values = load(connection, live, categories)
+    if isinstance(actor, SubjectAccess):
+        for subject in live:
+            outcomes[subject] = Grant(subject, rows[subject].wrapped_key, values[subject], {}, [])
+        return outcomes
+    choices = consent_ledger.current_many(connection, live)
+    grants = {s: Grant(s, rows[s].wrapped_key, [], {}, []) for s in live}
+    _decide(vault, grants, values, choices, actor, purpose, legal_ref, group_size)
+    outcomes.update(grants)
+    return outcomes
+
+
+def _decide(
+    vault: Vault,
+    grants: dict[str, Grant],
+    values: dict[str, list[StoredValue]],
+    choices: dict[str, Choices],
+    actor: Actor,
+    purpose: str,
+    legal_ref: str | None,
+    group_size: int | None,
+) -> None:
+    """One bulk decision per (version, point, categories): each subject's values at a point
+    are judged against that point's purposes only."""
+    groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[Grant, list[StoredValue]]]] = (
+        defaultdict(list)
+    )
+    for subject, grant in grants.items():
+        by_point: dict[tuple[str, str], list[StoredValue]] = defaultdict(list)
+        for value in values.get(subject, ()):
+            by_point[value.policy_version, value.point].append(value)
+        for (version, point), found in by_point.items():
+            cats = tuple(sorted({v.category for v in found}))
+            groups[version, point, cats].append((grant, found))
+    for (version, point, cats), members in groups.items():
+        request = Request(
+            actor,
+            purpose,
+            cats,
+            collected_under=version,
+            points=frozenset((point,)),
+            legal_ref=legal_ref,
+            group_size=group_size,
+        )
+        decisions = decide_many(
+            vault.policy, request, [choices[grant.subject] for grant, _ in members]
+        )
+        for (grant, found), decision in zip(members, decisions, strict=True):
+            grant.decisions.append(decision)
+            reasons = dict(decision.withheld)
+            for value in found:
+                if value.category in decision.released:
+                    grant.released.append(value)
+                else:
+                    grant.withheld_values.append(value)
+                    grant.withheld[value.key] = (
+                        reasons.get(value.category) or decision.denial or NOT_ALLOWED
+                    )
+
+
+def read_record(actor: Actorish, purpose: str, action: str = "read") -> Recorder:
+    """The leaf of a plain read: what was released and what withheld, by ``point.field``."""
+
+    def record(grant: Grant, ref: str) -> Record:
+        return Record(
+            action=action,
+            actor=str(actor),
+            subject_ref=ref,
+            purpose=purpose,
+            detail={
+                "released": sorted(v.key for v in grant.released),
+                "withheld": {k: r.code for k, r in sorted(grant.withheld.items())},
+            },
+        )
+
+    return record
+
+
+def within(
+    vault: Vault,
+    connection: Connection,
+    subject_ids: Sequence[str],
+    actor: Actorish,
+    purpose: str,
+    categories: Iterable[str] | None = None,
+    *,
+    record: Recorder | None = None,
+    legal_ref: str | None = None,
+    group_size: int | None = None,
+    lock: bool = False,
+) -> dict[str, Grant | PledgeError]:
+    """Decide and queue one audit leaf per subject found, in ``connection``'s transaction
+    (which must come from ``vault.write()``). Open the grants with :func:`open_grant`."""
+    outcomes = judge(
+        vault,
+        connection,
+        subject_ids,
+        actor,
+        purpose,
+        categories,
+        legal_ref=legal_ref,
+        group_size=group_size,
+        lock=lock,
+    )
+    grants = [g for g in outcomes.values() if isinstance(g, Grant)]
+    if grants:
+        make = record or read_record(actor, purpose)
+        records = [make(g, vault.subject_ref(g.subject)) for g in grants]
+        for grant, leaf in zip(grants, vault.record(connection, *records), strict=True):
+            grant.leaf = leaf
+    return outcomes
+
+
+def open_grant(
+    vault: Vault,
+    grant: Grant,
+    purpose: str,
+    only: Sequence[StoredValue] | None = None,
+) -> Released:
+    """Decrypt what ``grant`` released (or the part of it in ``only``), oldest first."""
+    chosen = grant.released if only is None else [v for v in only if v in grant.released]
+    items: tuple[Value, ...] = ()
+    if chosen:
+        cipher = vault.cipher_for(grant.wrapped_key)
+        items = tuple(
+            Value(
+                v.point,
+                v.field,
+                v.category,
+                vault.open_value(cipher, grant.subject, v),
+                v.policy_version,
+                v.collected_at,
+            )
+            for v in sorted(chosen, key=lambda v: v.collected_at)
+        )
+    return Released(grant.subject, purpose, items, grant.withheld, tuple(grant.decisions))
+
+
+def release(
+    vault: Vault,
+    subject_ids: Sequence[str],
+    actor: Actorish,
+    purpose: str,
+    categories: Iterable[str] | None = None,
+    *,
+    record: Recorder | None = None,
+    legal_ref: str | None = None,
+    group_size: int | None = None,
+) -> Release:
+    """:func:`within` in a transaction of its own; decrypt only once the leaves are durable."""
+    with vault.write() as connection:
+        outcomes = within(
+            vault,
+            connection,
+            subject_ids,
+            actor,
+            purpose,
+            categories,
+            record=record,
+            legal_ref=legal_ref,
+            group_size=group_size,
+        )
+    return Release(
+        [
+            outcome if isinstance(outcome, PledgeError) else open_grant(vault, outcome, purpose)
+            for outcome in (outcomes[s] for s in subject_ids)
+        ]
+    )
+
+
+def refusal(actor: Actorish, purpose: str, subject: str, released: Released) -> DeniedError:
+    """The error for a read that released nothing: the policy's most specific reason."""
+    first = next((d.denial for d in released.decisions if d.denial), None)
+    message = str(first) if first else "the subject has no data in those categories"
+    return DeniedError(
+        f"{actor} may not read this subject's data for '{purpose}': {message}",
+        decision=released.decisions[0] if released.decisions else None,
+        subject=subject,
+    )
+
+
+def as_reads(actor: Actorish, purpose: str, release: Release) -> list[Released | PledgeError]:
+    """A read that released nothing at all is a refusal."""
+    return [
+        o if isinstance(o, PledgeError) or o.items else refusal(actor, purpose, o.subject, o)
+        for o in release.outcomes
+    ]
