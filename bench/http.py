@@ -41,6 +41,7 @@ if sys.path and sys.path[0] == _HERE:
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
+import importlib.util  # noqa: E402
 import inspect  # noqa: E402
 import json  # noqa: E402
 import linecache  # noqa: E402
@@ -100,9 +101,17 @@ RATE_LIMIT = 1_000_000  # per key and second: the limiter still runs, but never 
 PROFILE_RATE = 100  # py-spy samples per second
 
 READS_ONE = "reads, 1 connection"  # a comparison: the same reads, one at a time
+READS_ONE_WORKER = "reads, 1 worker"  # the reads on `pledge serve --workers 1`
+TRIVIAL = "trivial FastAPI app"
+PLAIN = "plain app: 1 SELECT + 1 durable INSERT"
+REFERENCES = (("trivial", TRIVIAL), ("plain", PLAIN))
 
 GOAL_READS = 2_000  # reads/s
 GOAL_P99_MS = 25.0
+GOAL_OF_TRIVIAL = 0.5  # audited reads/s against the trivial app's requests/s
+GOAL_OF_PLAIN = 2.0  # ... against the plain app's
+GOAL_SCALING = 1.7  # two workers against one
+GOAL_COLLECTIONS = 1_000  # collections/s
 OTHER_BENCHES = ("bench/store.py", "bench/mail.py", "bench/decide.py")
 
 
@@ -208,12 +217,33 @@ class Run:
 
 
 @dataclass
+class RefRun:
+    """A reference server's answer to the read load: wrk's figures and the CPU split."""
+
+    name: str
+    wrk: dict[str, float]
+    cpu: Cpu
+
+    @property
+    def rps(self) -> float:
+        return self.wrk["requests"] / (self.wrk["duration_us"] / 1e6)
+
+    def ms(self, key: str) -> float:
+        return self.wrk[key] / 1000
+
+    @property
+    def errors(self) -> int:
+        return int(sum(self.wrk[k] for k in ("status", "connect", "read", "write", "timeout")))
+
+
+@dataclass
 class BackendResult:
     name: str
     where: str = ""
     seed_seconds: float = 0.0
     subjects: int = 0
     runs: list[Run] = field(default_factory=list)
+    references: list[RefRun] = field(default_factory=list)
     profile: Profile | None = None
     profile_note: str = ""
     error: str | None = None
@@ -225,6 +255,9 @@ class BackendResult:
 
     def run(self, load: str) -> Run | None:
         return next((r for r in self.runs if r.load == load), None)
+
+    def reference(self, name: str) -> RefRun | None:
+        return next((r for r in self.references if r.name == name), None)
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -400,8 +433,8 @@ def tail(path: Path, lines: int = 15) -> str:
 
 
 @contextlib.contextmanager
-def serve(url: str, data_dir: Path, log_path: Path) -> Iterator[Server]:
-    """``pledge serve --workers 2`` on a free loopback port, up and ready; stopped after."""
+def serve(url: str, data_dir: Path, log_path: Path, workers: int = WORKERS) -> Iterator[Server]:
+    """``pledge serve --workers N`` on a free loopback port, up and ready; stopped after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLEDGE_")}
     env.update(
@@ -414,10 +447,40 @@ def serve(url: str, data_dir: Path, log_path: Path) -> Iterator[Server]:
         "serve",
         "--host", "127.0.0.1",
         "--port", str(port),
-        "--workers", str(WORKERS),
+        "--workers", str(workers),
         "--policy", str(ROOT / POLICY_FILE),
         "--data-dir", str(data_dir),
     ]  # fmt: skip
+    with launched(command, env, port, log_path, workers) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve_reference(app: str, url: str, log_path: Path, workers: int = WORKERS) -> Iterator[Server]:
+    """A reference app of ``bench/http/reference.py`` under uvicorn with ``pledge serve``'s
+    server settings (loopback, ``workers`` processes, the default event loop and HTTP parser)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLEDGE_")}
+    env["BENCH_DATABASE_URL"] = url
+    command = [
+        sys.executable, "-m", "uvicorn",
+        "--app-dir", str(ROOT / "bench" / "http"),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--workers", str(workers),
+        "--no-access-log",
+        f"reference:{app}",
+    ]  # fmt: skip
+    with launched(command, env, port, log_path, workers) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def launched(
+    command: list[str], env: dict[str, str], port: int, log_path: Path, workers: int
+) -> Iterator[Server]:
+    """Start ``command`` (a server of ``workers`` processes on ``port``), wait until every
+    worker is up and /healthz answers; stop its whole process group after."""
     with log_path.open("ab") as out:
         process = subprocess.Popen(
             command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
@@ -434,8 +497,8 @@ def serve(url: str, data_dir: Path, log_path: Path) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"pledge serve did not become ready:\n{tail(log_path)}")
             started = log_path.read_bytes().count(b"Application startup complete")
-            server.workers = worker_pids(process.pid) if WORKERS > 1 else [process.pid]
-            if started >= WORKERS and len(server.workers) == WORKERS and healthy(server):
+            server.workers = worker_pids(process.pid) if workers > 1 else [process.pid]
+            if started >= workers and len(server.workers) == workers and healthy(server):
                 break
             time.sleep(0.2)
         yield server
@@ -698,6 +761,32 @@ def measure(server: Server, vault: Vault, load: Load) -> Run:
         f"{'verifies' if verification.ok else 'DOES NOT VERIFY'}"
     )
     return run
+
+
+def measure_reference(server: Server, name: str, args: Sequence[str], plan: Plan) -> RefRun:
+    """The read load on a reference server: the same wrk settings, warm-up and length."""
+    log(f"  {name}: warm-up {plan.warmup} s, then {plan.seconds} s")
+    run_wrk(server, plan.warmup, args, "none")
+    start = cpu_mark(server)
+    result, wrk_cpu = run_wrk(server, plan.seconds, args, "none")
+    run = RefRun(name, result, cpu_between(start, cpu_mark(server), wrk_cpu))
+    log(
+        f"  {name}: {run.rps:,.0f}/s, p50 {run.ms('p50'):.1f} ms, p99 {run.ms('p99'):.1f} ms, "
+        f"{run.errors} errors"
+    )
+    return run
+
+
+def create_log_table(url: str) -> None:
+    """The plain app's log table, made before its workers start (see reference.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_http_reference", ROOT / "bench" / "http" / "reference.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.create_log_table(url)
 
 
 # --- the profile ------------------------------------------------------------------------------
@@ -1003,9 +1092,13 @@ def run_backend(backend: str, plan: Plan, subjects_count: int, policy_text: str)
                 subjects_file.write_text("\n".join(subjects) + "\n", encoding="utf-8")
                 bodies_file = tmp / "bodies.txt"
                 collection_bodies(vault, bodies_file)
+                reads = ("read", str(subjects_file), PURPOSE)
+                create_log_table(url)
+                for app, name in REFERENCES:
+                    with serve_reference(app, url, tmp / f"{app}.log") as server:
+                        result.references.append(measure_reference(server, name, reads, plan))
                 log(f"  seeded in {result.seed_seconds:.1f} s; starting pledge serve")
                 with serve(url, data_dir, tmp / "server.log") as server:
-                    reads = ("read", str(subjects_file), PURPOSE)
                     tag = f"r{secrets.token_hex(3)}"
                     collects = ("collect", str(bodies_file), POINT)
                     loads = [
@@ -1023,6 +1116,11 @@ def run_backend(backend: str, plan: Plan, subjects_count: int, policy_text: str)
                             server, subjects_file, read_key, plan, tmp
                         )
                         settle(server, vault)
+                log("  starting pledge serve --workers 1")
+                with serve(url, data_dir, tmp / "server1.log", workers=1) as server:
+                    one = Load(READS_ONE_WORKER, READ_ROUTE, reads, reads, read_key,
+                               plan.seconds, plan.warmup)  # fmt: skip
+                    result.runs.append(measure(server, vault, one))
             finally:
                 vault.close()
     except Exception as exc:  # one failing backend leaves the other's figures
@@ -1051,11 +1149,69 @@ def read_goal(b: BackendResult) -> tuple[bool, str]:
     )
 
 
+def ratio_goals(b: BackendResult) -> list[str]:
+    """The goals measured against peers in the same run: the trivial app, the plain app, one
+    worker; and collections per second."""
+    reads, one = b.run("reads"), b.run(READS_ONE_WORKER)
+    trivial, plain = b.reference(TRIVIAL), b.reference(PLAIN)
+    collections = b.run("collections")
+    lines = []
+    if reads is None:
+        return lines
+    for peer, goal, what in ((trivial, GOAL_OF_TRIVIAL, "the trivial app"),
+                             (plain, GOAL_OF_PLAIN, "the plain app")):  # fmt: skip
+        if peer is not None and peer.rps:
+            ratio = reads.rps / peer.rps
+            lines.append(
+                f"{verdict(ratio >= goal)}: {b.title}: audited reads {ratio:.2f}x {what} "
+                f"({reads.rps:,.0f}/s against {peer.rps:,.0f}/s; goal >= {goal:g}x)"
+            )
+    if one is not None and one.rps:
+        ratio = reads.rps / one.rps
+        lines.append(
+            f"{verdict(ratio >= GOAL_SCALING)}: {b.title}: 2 workers {ratio:.2f}x one "
+            f"({reads.rps:,.0f}/s against {one.rps:,.0f}/s; goal >= {GOAL_SCALING:g}x)"
+        )
+    if collections is not None:
+        lines.append(
+            f"{verdict(collections.rps >= GOAL_COLLECTIONS)}: {b.title}: "
+            f"{collections.rps:,.0f} collections/s over HTTP (goal >= {GOAL_COLLECTIONS:,})"
+        )
+    return lines
+
+
+def peers_table(b: BackendResult) -> list[str]:
+    """Pledge's reads beside the reference servers, measured in the same run."""
+    trivial = b.reference(TRIVIAL)
+    out = [
+        f"| server, {CONNECTIONS} connections | requests/s | of the trivial app | p50 ms "
+        "| p99 ms | errors | server CPU (cores) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows: list[tuple[str, float, float, float, int, float]] = [
+        (f"{r.name}, {WORKERS} workers", r.rps, r.ms("p50"), r.ms("p99"), r.errors, r.cpu.workers)
+        for r in b.references
+    ]
+    for load, label in (("reads", f"`pledge serve`, {WORKERS} workers, audited read"),
+                        (READS_ONE_WORKER, "`pledge serve`, 1 worker, audited read")):  # fmt: skip
+        r = b.run(load)
+        if r is not None:
+            errors = r.non_2xx + r.socket_errors
+            rows.append((label, r.rps, r.ms("p50"), r.ms("p99"), errors, r.cpu.workers))
+    for label, rps, p50, p99, errors, cores in rows:
+        share = f"{rps / trivial.rps:.2f}x" if trivial and trivial.rps else "-"
+        out.append(
+            f"| {label} | {rps:,.0f} | {share} | {p50:.1f} | {p99:.1f} | {errors:,} | {cores:.2f} |"
+        )
+    return out
+
+
 def goals(results: Sequence[BackendResult]) -> list[str]:
     lines = []
     for b in results:
         ok, line = read_goal(b)
         lines.append(f"{verdict(ok)}: {line}")
+        lines += ratio_goals(b)
     for b in results:
         for r in b.runs:
             lines.append(
@@ -1317,6 +1473,15 @@ def markdown(results: Sequence[BackendResult], plan: Plan, quick: bool, others: 
         "",
         machine_summary(("pledge", "fastapi", "starlette", "uvicorn", "sqlalchemy", "psycopg")),
         f"- Load generator: {wrk_version[0].strip() if wrk_version else 'wrk'}",
+        "- Load average at the end: " + " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "",
+        "**Peers, in the same run, on the same database and route, under the same uvicorn "
+        f"settings ({WORKERS} workers) and wrk load** (`bench/http/reference.py`): a "
+        f"**{TRIVIAL}** answering one small JSON (the stack's ceiling), and a **{PLAIN}** "
+        "(a `def` endpoint: one primary-key SELECT of the subject and one INSERT of a log row, "
+        "committed durably, on an engine with Pledge's settings). Then `pledge serve` with "
+        f"{WORKERS} workers, and again with 1 (**{READS_ONE_WORKER}**). The machine is shared: "
+        "the ratios measured in one run say more than the absolute figures.",
         "",
         f"`pledge serve --workers {WORKERS}` on a loopback port, policy `{POLICY_FILE}`, JSON "
         "access log to a file (its default), the per-key rate limit raised to "
@@ -1372,7 +1537,7 @@ def markdown(results: Sequence[BackendResult], plan: Plan, quick: bool, others: 
         if b.error:
             out += [f"**The run failed:** `{b.error}`", ""]
         if b.runs:
-            out += [*table(b), "", *cpu_table(b), ""]
+            out += [*peers_table(b), "", *table(b), "", *cpu_table(b), ""]
     out += ["### Goals", ""]
     out += [f"- {line}" for line in goals(results)]
     out += ["", "### What limits it", ""]

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from _report import ROOT, command_line, machine_summary, write_section
+from pledge.store.reads import ReadResult
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -44,7 +45,6 @@ from pledge.demo import fake_subjects
 from pledge.policy import load_policy_text
 from pledge.store.database import sqlite_url
 from pledge.store.keys import LocalKeyFileProvider
-from pledge.store.reads import ReadResult
 from pledge.store.schema import audit_checkpoints
 from pledge.store.vault import Collection, Vault
 

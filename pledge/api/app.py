@@ -81,7 +81,7 @@ def create_app(
     )
     metrics = Metrics()
     app.state.vault = vault
-    app.state.keys = KeyStore(vault)
+    app.state.keys = KeyStore(vault, cache_seconds=settings.api_key_cache_seconds)
     app.state.limiter = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.metrics = metrics
     app.state.campaigns = campaigns

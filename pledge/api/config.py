@@ -28,6 +28,12 @@ class ApiSettings(Settings):
     max_body_bytes: int = Field(
         default=MIB, ge=1, description="Largest request body accepted; more is refused (413)."
     )
+    api_key_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a worker trusts a checked API key before looking again: a key "
+        "revoked by another process is refused at most this long after. 0 checks every time.",
+    )
     dev: bool = Field(
         default=False,
         description="Development mode: readable logs, and a local key file if no master key.",

@@ -22,10 +22,11 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from pledge.api.keys_table import api_keys
 from pledge.errors import ConflictError, InputError, NotFoundError, Unauthenticated
@@ -39,6 +40,7 @@ Scope = Literal["role", "recipient", "admin"]
 PREFIX = "plg_"
 _ID_BYTES = 8
 _SECRET_BYTES = 32
+_CACHE_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,22 @@ def _key(row: Any) -> ApiKey:
     return ApiKey(row.key_id, row.scope, row.actor, row.name, created, _utc(row.revoked_at))
 
 
-class KeyStore:
-    """Creates, lists, revokes and checks keys, in the vault's database."""
+_BY_ID = select(api_keys).where(api_keys.c.key_id == bindparam("key_id"))
 
-    def __init__(self, vault: Vault) -> None:
+
+class KeyStore:
+    """Creates, lists, revokes and checks keys, in the vault's database.
+
+    A checked key is remembered for ``cache_seconds`` (per process), so a request costs no
+    query for its key: a key revoked elsewhere (another worker, another node, the CLI) is
+    refused by this process at most ``cache_seconds`` later; one revoked through this store is
+    refused at once. Zero turns the cache off.
+    """
+
+    def __init__(self, vault: Vault, *, cache_seconds: float = 1.0) -> None:
         self.vault = vault
+        self.cache_seconds = cache_seconds
+        self._seen: dict[str, tuple[float, Any]] = {}
 
     def create(
         self, scope: Scope, actor: str | None, name: str | None, *, by: str
@@ -158,6 +171,7 @@ class KeyStore:
             connection.execute(
                 update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=now)
             )
+            self._seen.pop(key_id, None)
             self.vault.audit.append(
                 connection,
                 [Record(action="api_key_revoked", actor=by, detail={"key_id": key_id})],
@@ -169,10 +183,23 @@ class KeyStore:
         key_id, dot, secret = presented.removeprefix(PREFIX).partition(".")
         if not presented.startswith(PREFIX) or not dot or not key_id or not secret:
             raise Unauthenticated("the API key is malformed; it looks like plg_<id>.<secret>")
-        with reading(self.vault.engine) as connection:
-            row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        row = self._row(key_id)
         if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
             raise Unauthenticated("the API key is not valid")
         if row.revoked_at is not None:
             raise Unauthenticated("the API key was revoked; ask an administrator for a new one")
         return _key(row)
+
+    def _row(self, key_id: str) -> Any:
+        """The key's row, from this process's cache while it is younger than the limit."""
+        now = time.monotonic()
+        seen = self._seen.get(key_id)
+        if seen is not None and now - seen[0] < self.cache_seconds:
+            return seen[1]
+        with reading(self.vault.engine) as connection:
+            row = connection.execute(_BY_ID, {"key_id": key_id}).first()
+        if row is not None and self.cache_seconds > 0:
+            if len(self._seen) >= _CACHE_LIMIT:
+                self._seen.clear()  # unknown ids cannot grow it: only rows found are kept
+            self._seen[key_id] = (now, row)
+        return row

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from pledge.errors import InputError
 from pledge.policy import NO_CHOICES, Choices, CompiledPolicy
@@ -158,14 +158,15 @@ def current(connection: Connection, subject: str) -> Choices:
     return current_many(connection, [subject])[subject]
 
 
+_CURRENT_MANY = select(
+    consent_state.c.subject_id, consent_state.c.choice, consent_state.c.granted
+).where(consent_state.c.subject_id.in_(bindparam("ids", expanding=True)))
+
+
 def current_many(connection: Connection, subject_ids: list[str]) -> dict[str, Choices]:
     """Current choices of each subject (empty Choices for one that never chose)."""
     state: dict[str, list[tuple[str, bool]]] = {s: [] for s in subject_ids}
-    for subject, choice, granted in connection.execute(
-        select(consent_state.c.subject_id, consent_state.c.choice, consent_state.c.granted).where(
-            consent_state.c.subject_id.in_(subject_ids)
-        )
-    ):
+    for subject, choice, granted in connection.execute(_CURRENT_MANY, {"ids": subject_ids}):
         state[subject].append((choice, granted))
     return {subject: _choices(rows) for subject, rows in state.items()}
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from api_support import Service, assert_problem
+from api_support import Service, ServiceFactory, assert_problem
+
+from pledge.api.keys import KeyStore
 
 SUBJECT = "0" * 32
 
@@ -131,3 +135,26 @@ def test_every_endpoint_needs_a_key_of_its_scopes(service: Service, method: str,
             assert response.status_code not in (401, 403), (scope, response.text)
         else:
             assert_problem(response, 403, "forbidden")
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_the_cache_time(
+    make_service: ServiceFactory,
+) -> None:
+    """Workers remember a checked key briefly; a revocation they did not make reaches them
+    within ``api_key_cache_seconds``, and an unknown key is never remembered as good."""
+    service = make_service("zabbix", api_key_cache_seconds=0.3)
+    headers = service.as_("role:support")
+    assert service.client.get("/v1/policy", headers=headers).status_code == 200
+    elsewhere = KeyStore(service.vault)  # another worker's view of the same database
+    elsewhere.revoke(service.key_id("role:support"), by="test")
+    time.sleep(0.35)
+    after = service.client.get("/v1/policy", headers=headers)
+    assert "revoked" in assert_problem(after, 401, "unauthenticated")["detail"]
+
+
+def test_a_cached_key_still_needs_its_secret(make_service: ServiceFactory) -> None:
+    service = make_service("zabbix", api_key_cache_seconds=60)
+    key_id = service.key_id("admin")
+    assert service.client.get("/v1/policy", headers=service.as_("admin")).status_code == 200
+    forged = {"Authorization": f"Bearer plg_{key_id}.not-the-secret"}
+    assert_problem(service.client.get("/v1/policy", headers=forged), 401, "unauthenticated")
