@@ -469,6 +469,7 @@ def serve_reference(app: str, url: str, log_path: Path, workers: int = WORKERS) 
         "--port", str(port),
         "--workers", str(workers),
         "--no-access-log",
+        "--timeout-worker-healthcheck", "60",
         f"reference:{app}",
     ]  # fmt: skip
     with launched(command, env, port, log_path, workers) as server:

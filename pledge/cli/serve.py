@@ -27,6 +27,7 @@ from pledge.errors import InputError, MasterKeyError
 from pledge.settings import open_vault
 
 ASGI_APP = "pledge.api.asgi:app"
+WORKER_START_SECONDS = 60
 
 app = typer.Typer(help="Run the REST service.")
 log = structlog.get_logger("pledge.serve")
@@ -81,6 +82,9 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        # A worker opens the store before it answers the supervisor's health check; on a busy
+        # machine that takes more than uvicorn's 5 s, and the worker would be killed in a loop.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
     )
 
 
