@@ -226,13 +226,14 @@ class Gate:
         )
         pending = [s for s in subject_ids if s not in done]
         verdicts: dict[str, Verdict] = {}
+        ids: dict[str, str] = {}  # the Message-ID each queued leaf names
 
         def leaf(grant: Grant, ref: str) -> Record:
             verdict = verdicts[grant.subject] = self.verdict(grant)
-            message_id = (
-                None if verdict.skip else message_id_for(campaign, grant.subject, self.domain)
-            )
-            return self._record(campaign, ref, verdict.skip, message_id)
+            if verdict.skip is not None:
+                return self._record(campaign, ref, verdict.skip, None)
+            message_id = ids[grant.subject] = message_id_for(campaign, grant.subject, self.domain)
+            return self._record(campaign, ref, None, message_id)
 
         if dry_run:
             outcomes = read_path.judge(
@@ -262,7 +263,8 @@ class Gate:
                 continue  # unknown or erased
             reason = verdict.skip
             if reason is None and not dry_run:
-                row = self._render(campaign, verdict, now)
+                message_id = ids.get(subject) or message_id_for(campaign, subject, self.domain)
+                row = self._render(campaign, verdict, message_id, now)
                 if row is None:
                     reason = SUBJECT_REFUSED
                     refused.append(
@@ -299,7 +301,7 @@ class Gate:
         )
 
     def _render(
-        self, campaign: str, verdict: Verdict, now: dt.datetime
+        self, campaign: str, verdict: Verdict, message_id: str, now: dt.datetime
     ) -> dict[str, object] | None:
         grant, email = verdict.grant, verdict.email
         assert email is not None
@@ -329,7 +331,6 @@ class Gate:
                 url,
             ).apply(rendered)
             headers = list_unsubscribe(url, mailbox)
-        message_id = message_id_for(campaign, subject, self.domain)
         message = self.composer.compose(
             recipient=address,
             recipient_name=name,
@@ -338,7 +339,7 @@ class Gate:
             date=now,
             headers=headers,
         )
-        payload = self.vault.cipher_for(grant.wrapped_key).encrypt(
+        payload = grant.cipher(self.vault).encrypt(
             address.encode() + b"\n" + message, payload_aad(subject, campaign)
         )
         return {

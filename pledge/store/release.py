@@ -28,6 +28,7 @@ from pledge.errors import DeniedError, NotFoundError, PledgeError
 from pledge.policy import Actor, Choices, Decision, Obligation, Reason, Request, decide_many
 from pledge.store import consents as consent_ledger
 from pledge.store.audit import Record
+from pledge.store.crypto import SubjectCipher
 from pledge.store.schema import personal_values, subjects
 
 if TYPE_CHECKING:
@@ -120,6 +121,13 @@ class Grant:
     decisions: list[Decision]
     withheld_values: list[StoredValue] = field(default_factory=list)
     leaf: int | None = None
+    _cipher: SubjectCipher | None = field(default=None, repr=False)
+
+    def cipher(self, vault: Vault) -> SubjectCipher:
+        """The subject's cipher, its key unwrapped once however often it is used."""
+        if self._cipher is None:
+            self._cipher = vault.cipher_for(self.wrapped_key)
+        return self._cipher
 
     def denial(self) -> Reason:
         """Why nothing was released, for a one-line refusal."""
@@ -244,17 +252,22 @@ def _decide(
         decisions = decide_many(
             vault.policy, request, [choices[grant.subject] for grant, _ in members]
         )
+        why: dict[int, tuple[dict[str, Reason], Reason]] = {}  # decide_many shares outcomes
         for (grant, found), decision in zip(members, decisions, strict=True):
             grant.decisions.append(decision)
-            reasons = dict(decision.withheld)
+            released = decision.released
             for value in found:
-                if value.category in decision.released:
+                if value.category in released:
                     grant.released.append(value)
-                else:
-                    grant.withheld_values.append(value)
-                    grant.withheld[value.key] = (
-                        reasons.get(value.category) or decision.denial or NOT_ALLOWED
+                    continue
+                known = why.get(id(decision))
+                if known is None:
+                    known = why[id(decision)] = (
+                        dict(decision.withheld),
+                        decision.denial or NOT_ALLOWED,
                     )
+                grant.withheld_values.append(value)
+                grant.withheld[value.key] = known[0].get(value.category) or known[1]
 
 
 def read_record(actor: Actorish, purpose: str, action: str = "read") -> Recorder:
@@ -320,7 +333,7 @@ def open_grant(
     chosen = grant.released if only is None else [v for v in only if v in grant.released]
     items: tuple[Value, ...] = ()
     if chosen:
-        cipher = vault.cipher_for(grant.wrapped_key)
+        cipher = grant.cipher(vault)
         items = tuple(
             Value(
                 v.point,
