@@ -850,7 +850,7 @@ def pool_state(frames: Sequence[str]) -> str:
                 return state
     if "append (pledge/store/audit.py" in joined:
         return "the audit entry: encode, hash, INSERT"
-    if "read_many (pledge/store/reads.py" in joined:
+    if "within (pledge/store/release.py" in joined:
         return "the read's own work: SELECT subject, values, choices; decide; decrypt"
     if "store_many (pledge/store/collect.py" in joined or "check (pledge/store/" in joined:
         return "the collection's own work: checks, encryption, INSERTs"

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from _report import ROOT, command_line, machine_summary, write_section
-from pledge.store.reads import ReadResult
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -45,6 +44,7 @@ from pledge.demo import fake_subjects
 from pledge.policy import load_policy_text
 from pledge.store.database import sqlite_url
 from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.release import Released
 from pledge.store.schema import audit_checkpoints
 from pledge.store.vault import Collection, Vault
 
@@ -411,7 +411,7 @@ class Store:
 
     def read_batch(self, subjects: Sequence[str]) -> None:
         results = self.vault.read_many(subjects, PURPOSE, ROLE)
-        bad = [r for r in results if not isinstance(r, ReadResult)]
+        bad = [r for r in results if not isinstance(r, Released)]
         if bad:
             raise AssertionError(f"read_many refused {len(bad)} subjects: {bad[0]}")
 
