@@ -1368,8 +1368,11 @@ def thread_hops(path: str, method: str) -> tuple[int, int] | None:
         for route in router.routes:
             if isinstance(route, APIRoute) and route.path == path and method in route.methods:
                 deps = _sync_dependencies(route.dependant, set())
-                endpoint = 1 + (route.response_field is not None) if _sync(route.endpoint) else 0
-                return deps + endpoint, deps
+                if _sync(route.endpoint):
+                    return deps + 1 + (route.response_field is not None), deps
+                # An async route hops to the pool only where it says so (run_in_threadpool).
+                source = inspect.getsource(route.endpoint)
+                return deps + source.count("run_in_threadpool("), deps
     return None
 
 
@@ -1437,9 +1440,9 @@ def limits(b: BackendResult) -> str:
             else ""
         )
         + (
-            f"Each read also makes {hops[0]} trips to the thread pool (FastAPI runs the "
-            f"{hops[1]} sync dependencies, the route and its response validation there); the "
-            f"time between them and in the event loop is {elsewhere:.1f} ms. "
+            f"Each read also makes {hops[0]} trip(s) to the thread pool ({hops[1]} for sync "
+            "dependencies, the rest for the route's own work); the time between them and in "
+            f"the event loop is {elsewhere:.1f} ms. "
             if hops
             else f"Between thread-pool hops and in the event loop: {elsewhere:.1f} ms. "
         )
