@@ -6,6 +6,8 @@ is taken, so a website gets a role key of its own (e.g. ``website``) rather than
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
+
 from pledge.api.deps import StaffKey, VaultDep
 from pledge.api.problems import documented
 from pledge.api.routes import v1_router
@@ -38,9 +40,11 @@ def _collection(point: str, item: CollectIn) -> Collection:
 
 
 @router.post("/collect/{point}", responses=documented(404, 409))
-def collect(point: str, body: CollectIn, vault: VaultDep, _key: StaffKey) -> CollectedOut:
+async def collect(point: str, body: CollectIn, vault: VaultDep, _key: StaffKey) -> CollectedOut:
     """Store what collection point ``point`` declares, for a new or known subject."""
-    return _out(vault.collect_many([_collection(point, body)])[0])
+    # One hop to a thread for the store's durable transaction (see routes/reads.py).
+    done = await run_in_threadpool(vault.collect_many, [_collection(point, body)])
+    return _out(done[0])
 
 
 @router.post("/collect/{point}/bulk", responses=documented(404, 409))
