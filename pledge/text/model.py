@@ -1,11 +1,12 @@
 """A linear segment model learned from the project's own corpus, run without scikit-learn.
 
-Features are what a TF-IDF vectoriser gives (lower-cased words of two letters or more, word
-pairs, sublinear term frequency, smoothed idf, unit length) plus one feature per category: the
-hand-written cue score from :mod:`pledge.text.rules`, so the model learns how far to trust each
-rule. One logistic regression per category (``python -m pledge.text.train`` fits them on
-:mod:`pledge.text.corpus`, never on OPP-115) and the weights ship as ``weights.tsv``: a
-dictionary lookup and a sum per word at run time, no numeric library in the install.
+Features are what a TF-IDF vectoriser gives (lower-cased words of two letters or more, their
+first letters as a crude stem, word pairs; sublinear term frequency, smoothed idf, unit length)
+plus one feature per category: the hand-written cue score from :mod:`pledge.text.rules`, so
+the model learns how far to trust each rule. One logistic regression per category
+(``python -m pledge.text.train`` fits them on :mod:`pledge.text.corpus`, never on OPP-115) and
+the weights ship as ``weights.tsv``: a dictionary lookup and a sum per word at run time, no
+numeric library in the install.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ from pledge.text.rules import LABELS, scores
 
 WEIGHTS = "weights.tsv"
 _TOKEN = re.compile(r"\b\w\w+\b")
+STEM = 5
+"""Words longer than this also count by their first letters ("collec~"), so "collects",
+"collected" and "collection" share a feature."""
 RULE_SCALE = 10.0
 """Cue scores run from 0 to about 20; divided by this they sit beside TF-IDF values."""
 
 
 def terms(text: str) -> Counter[str]:
-    """Words and adjacent word pairs of ``text``, counted."""
+    """Words, their stems and adjacent word pairs of ``text``, counted."""
     words = _TOKEN.findall(text.lower())
-    return Counter(words + [f"{a} {b}" for a, b in itertools.pairwise(words)])
+    stems = [f"{w[:STEM]}~" for w in words if len(w) > STEM]
+    return Counter(words + stems + [f"{a} {b}" for a, b in itertools.pairwise(words)])
 
 
 def rule_features(text: str) -> dict[str, float]:
