@@ -71,7 +71,24 @@ def reference(train: Split) -> Callable[[list[str]], list[list[str]]]:
 
 
 TRIED = """\
-@@TRIED@@
+**Goal missed** (macro-F1 >= 0.75 without training on OPP-115): the shipped model scores
+0.655 / 0.676, above the rules alone on macro-F1 (0.638) but below the peer trained on OPP-115
+(0.723). What was tried, in order: weighted cue phrases per category (0.627 / 0.665), section
+titles as cues (0.638 / 0.678); then a logistic regression per category over TF-IDF words and
+word pairs plus the cue scores, trained on a project-written corpus (386 sentences and
+templates expanded into 1,920 segments): 0.849 macro-F1 on the corpus's dev split, 0.659 /
+0.685 on OPP-115; then word stems as features and 82 more corpus sentences in a more formal
+register: dev 0.870, OPP-115 0.655 / 0.676. The model, its regularisation (C from 1, 3, 10,
+30) and its threshold (0.3 to 0.6) were chosen on the corpus dev split only; the second model
+shipped because dev chose it, although it scored 0.004 lower on OPP-115 than the first.
+The OPP-115 test split was scored five times in all: three times for the rules, twice for the
+model (once per model above); its errors were never read, and no cue, sentence or setting came
+from it. The gap between dev (0.87) and OPP-115 (0.66) says the written corpus is easier and
+more uniform than real policies: the weakest classes ("Practice not covered", "User Access,
+Edit and Deletion", "User Choice/Control") are those whose real wording is most varied. Not
+tried, for want of time: a corpus several times larger and written by more than one hand, a
+linear SVM or word-embedding features, and the packaged MiniLM embedding model (its zero-shot
+use with keyword rules measured about 0.63 / 0.68 here, at the cost of torch in the install).
 """
 
 
@@ -133,8 +150,8 @@ def main() -> None:
         "",
         f"Command: `.venv/bin/python bench/policy_text.py{' --quick' if args.quick else ''}`. "
         f"OPP-115 majority test split: {len(test)} segments, 12 categories. Ours: the shipped "
-        "model (`pledge/text/classify.py`: logistic regression over TF-IDF words and word "
-        "pairs plus the hand-written cue scores, trained by `python -m pledge.text.train` on "
+        "model (`pledge/text/classify.py`: logistic regression over TF-IDF words, stems and "
+        "word pairs plus the hand-written cue scores, trained by `python -m pledge.text.train` on "
         "the project's own corpus, `pledge/text/corpus`, never on OPP-115). Rules: the cue "
         "scores alone (`pledge/text/rules.py`). Peer, same run: TF-IDF (1-2 grams) + "
         "one-vs-rest logistic regression trained on the OPP-115 train split "
