@@ -13,6 +13,7 @@
     ├── IntegrityError            stored data failed verification (ciphertext, audit chain)
     ├── MasterKeyError            the master key is missing, wrong or unreadable
     ├── AuditWriteError           the audit entry could not be written, so nothing was done
+    ├── AuditPendingError         queued audit leaves were not integrated in time (no sequencer)
     ├── Unauthenticated           HTTP: no API key, a malformed, unknown or revoked one
     ├── ScopeForbidden            HTTP: a valid key whose scope may not call this endpoint
     ├── BodyTooLarge              HTTP: the request body is over the configured limit
@@ -163,6 +164,13 @@ class AuditWriteError(PledgeError):
     code = "audit_write_failed"
     status = 503
     exit_code = ExitCode.UNAVAILABLE
+
+
+class AuditPendingError(PledgeError):
+    """Queued audit leaves were not integrated in time: no sequencer reached the database."""
+
+    code = "audit_pending"
+    status = 503
 
 
 class Unauthenticated(PledgeError):

@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pledge.errors import InputError
+from pledge.store.audit.settings import AuditSettings
 from pledge.store.database import sqlite_url
 from pledge.store.keys import EnvKeyProvider, KeyProvider, LocalKeyFileProvider
 
@@ -27,9 +28,31 @@ class Settings(BaseSettings):
     master_key_source: str = Field(
         default="file", description="'file' (data_dir/master.key) or 'env' (PLEDGE_MASTER_KEY)."
     )
+    audit_sequencer: bool = Field(
+        default=True, description="Run an audit sequencer in this process (one works at a time)."
+    )
+    audit_max_wait: float = Field(
+        default=1.0, gt=0, le=60, description="Longest wait, in s, of a queued audit leaf."
+    )
+    audit_batch_size: int = Field(default=10_000, ge=1, description="Most leaves per batch.")
+    audit_checkpoint_dir: Path | None = Field(
+        default=None, description="Where checkpoints are published; default data_dir/checkpoints."
+    )
+    audit_checkpoint_url: str | None = Field(
+        default=None, description="An http(s) URL each checkpoint is also POSTed to."
+    )
 
     def url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir / "pledge.sqlite3")
+
+    def audit(self) -> AuditSettings:
+        return AuditSettings(
+            sequencer=self.audit_sequencer,
+            max_wait=self.audit_max_wait,
+            batch_size=self.audit_batch_size,
+            checkpoint_dir=self.audit_checkpoint_dir or self.data_dir / "checkpoints",
+            checkpoint_url=self.audit_checkpoint_url,
+        )
 
     def key_provider(self) -> KeyProvider:
         if self.master_key_source == "env":
@@ -61,4 +84,6 @@ def open_vault(settings: Settings) -> Vault:
 
     path = settings.policy
     text = None if path is None else read_policy_text(path)
-    return Vault.open(settings.url(), settings.key_provider(), text, policy_file=str(path))
+    return Vault.open(
+        settings.url(), settings.key_provider(), text, policy_file=str(path), audit=settings.audit()
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from pledge.cli.main import app
-from pledge.store import merkle
+from pledge.store.audit import merkle
 
 runner = CliRunner()
 
@@ -60,7 +60,7 @@ def test_verify_exits_5_and_names_the_entry_when_the_log_was_edited(tmp_path: Pa
     db.commit()
     db.close()
 
-    result = runner.invoke(app, ["audit", "verify", "--json", "--data-dir", str(data)])
+    result = runner.invoke(app, ["audit", "verify", "--full", "--json", "--data-dir", str(data)])
     assert result.exit_code == 5
     report = json.loads(result.output)
     assert report["problem"] == {

@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import delete, func, insert, select, text, update
 
 from pledge.errors import AuditWriteError, NotFoundError
-from pledge.store import merkle
-from pledge.store.audit import Record, encode
-from pledge.store.checkpoint import Checkpoint, verify_checkpoint
+from pledge.store.audit import Record, encode, merkle
+from pledge.store.audit.checkpoint import Checkpoint, parse_note, verify_checkpoint
 from pledge.store.schema import (
     audit_checkpoints,
     audit_entries,
@@ -27,21 +26,25 @@ MARKETING = "marketing.communications.email"
 
 
 def populate(vault: Vault, person_factory: Callable[[], Any], people: int = 4) -> list[str]:
-    """A dozen and more entries, one transaction (so one checkpoint) each."""
+    """A dozen and more entries, integrated one by one (so one checkpoint each)."""
     ids = []
     for _ in range(people):
         p = person_factory()
         subject = vault.collect(
             "registration", {"name": p.name, "email": p.email, "phone": p.phone}, age=p.age
         ).subject
+        vault.audit.sync()
         vault.read(subject, SUPPORT, "support")
+        vault.audit.sync()
         vault.withdraw(subject, MARKETING)
+        vault.audit.sync()
         ids.append(subject)
     vault.export(ids[0])
     return ids
 
 
 def size(vault: Vault) -> int:
+    vault.audit.sync()
     with vault.engine.connect() as connection:
         return connection.execute(select(func.count()).select_from(audit_entries)).scalar_one()
 
@@ -154,7 +157,7 @@ def test_tampering_is_caught_at_the_first_bad_entry(
 
     seq, kind = tamper(vault, n)
     for every in (False, True):
-        verification = vault.audit.verify(vault.engine, every_checkpoint=every)
+        verification = vault.audit.verify(vault.engine, full=True, every_checkpoint=every)
         assert not verification.ok
         assert verification.problem is not None
         assert (verification.problem.seq, verification.problem.kind) == (seq, kind), (
@@ -189,13 +192,9 @@ def test_inclusion_and_consistency_proofs_verify(
         e = proof["entry"]
         record = Record(e["action"], e["actor"], e["subject"], e["purpose"], e["detail"])
         assert merkle.leaf_hash(encode(e["seq"], e["at"], bytes.fromhex(e["prev"]), record)) == leaf
-        signed = Checkpoint(
-            proof["tree_size"],
-            root,
-            proof["checkpoint_timestamp"],
-            bytes.fromhex(proof["checkpoint_signature"]),
-        )
-        assert verify_checkpoint(audit.public_key, signed)
+        signed = parse_note(proof["checkpoint"], audit.public_key)
+        assert (signed.size, signed.root) == (latest.size, latest.root)
+        assert signed.signature.hex() == proof["checkpoint_signature"]
     with pytest.raises(NotFoundError):
         audit.prove(engine, latest.size)
 
@@ -207,7 +206,7 @@ def test_inclusion_and_consistency_proofs_verify(
     assert len(earlier) >= 10
     for old in earlier:
         assert verify_checkpoint(
-            audit.public_key, Checkpoint(old.size, old.root, old.timestamp, old.signature)
+            audit.public_key, Checkpoint(audit.origin, old.size, old.root, old.signature)
         )
         assert old.root == merkle.root(leaves[: old.size])
         proof = merkle.consistency_proof(leaves, old.size)
@@ -221,12 +220,12 @@ def test_inclusion_and_consistency_proofs_verify(
 
 
 def break_audit_writes(vault: Vault) -> None:
-    """Make every insert into the log fail inside the database, as a full disk would."""
+    """Make every insert into the log's queue fail inside the database, as a full disk would."""
     with vault.engine.begin() as connection:
         if vault.engine.dialect.name == "sqlite":
             connection.execute(
                 text(
-                    "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_entries "
+                    "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_queue "
                     "BEGIN SELECT RAISE(ABORT, 'audit disk full'); END"
                 )
             )
@@ -239,7 +238,7 @@ def break_audit_writes(vault: Vault) -> None:
             )
             connection.execute(
                 text(
-                    "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_entries "
+                    "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_queue "
                     "FOR EACH ROW EXECUTE FUNCTION fail_audit()"
                 )
             )
@@ -250,7 +249,7 @@ def repair_audit_writes(vault: Vault) -> None:
         if vault.engine.dialect.name == "sqlite":
             connection.execute(text("DROP TRIGGER fail_audit"))
         else:
-            connection.execute(text("DROP TRIGGER fail_audit ON audit_entries"))
+            connection.execute(text("DROP TRIGGER fail_audit ON audit_queue"))
             connection.execute(text("DROP FUNCTION fail_audit()"))
 
 

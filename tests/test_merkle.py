@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -12,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pledge.errors import InputError
-from pledge.store.checkpoint import sign_checkpoint, verify_checkpoint
-from pledge.store.merkle import (
+from pledge.store.audit.checkpoint import parse_note, sign_checkpoint, verify_checkpoint
+from pledge.store.audit.merkle import (
     EMPTY_ROOT,
     TreeBuilder,
     consistency_proof,
@@ -425,7 +426,7 @@ def test_impossible_arguments_raise_input_error(call: Callable[[], object]) -> N
 
 # --- Checkpoints ----------------------------------------------------------------------------
 
-TIMESTAMP = "2024-05-01T12:00:00Z"
+ORIGIN = "example.org/log"
 
 
 @pytest.fixture
@@ -433,15 +434,11 @@ def private_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
 
 
-def test_checkpoint_signs_canonical_payload(private_key: Ed25519PrivateKey) -> None:
-    cp = sign_checkpoint(private_key, 8, ROOTS_BY_SIZE[8], TIMESTAMP)
-    expected = (
-        b"pledge-audit-checkpoint/v1\n8\n"
-        + ROOTS_BY_SIZE[8].hex().encode()
-        + b"\n2024-05-01T12:00:00Z\n"
-    )
-    assert cp.signing_payload() == expected
+def test_checkpoint_signs_the_c2sp_body(private_key: Ed25519PrivateKey) -> None:
+    cp = sign_checkpoint(private_key, ORIGIN, 8, ROOTS_BY_SIZE[8])
+    assert cp.body() == b"example.org/log\n8\n" + base64.b64encode(ROOTS_BY_SIZE[8]) + b"\n"
     assert verify_checkpoint(private_key.public_key(), cp)
+    assert parse_note(cp.note(private_key.public_key()), private_key.public_key()) == cp
 
 
 @pytest.mark.parametrize(
@@ -449,7 +446,7 @@ def test_checkpoint_signs_canonical_payload(private_key: Ed25519PrivateKey) -> N
     [
         {"size": 7},
         {"root": ROOTS_BY_SIZE[7]},
-        {"timestamp": "2024-05-01T12:00:01Z"},
+        {"origin": "example.org/other"},
         {"signature": bytes(64)},
         {"signature": b""},
     ],
@@ -457,34 +454,50 @@ def test_checkpoint_signs_canonical_payload(private_key: Ed25519PrivateKey) -> N
 def test_checkpoint_fails_when_altered(
     private_key: Ed25519PrivateKey, change: dict[str, Any]
 ) -> None:
-    cp = sign_checkpoint(private_key, 8, ROOTS_BY_SIZE[8], TIMESTAMP)
+    cp = sign_checkpoint(private_key, ORIGIN, 8, ROOTS_BY_SIZE[8])
     assert not verify_checkpoint(private_key.public_key(), dataclasses.replace(cp, **change))
 
 
 def test_checkpoint_fails_under_another_key(private_key: Ed25519PrivateKey) -> None:
-    cp = sign_checkpoint(private_key, 8, ROOTS_BY_SIZE[8], TIMESTAMP)
-    assert not verify_checkpoint(Ed25519PrivateKey.generate().public_key(), cp)
+    cp = sign_checkpoint(private_key, ORIGIN, 8, ROOTS_BY_SIZE[8])
+    other = Ed25519PrivateKey.generate().public_key()
+    assert not verify_checkpoint(other, cp)
+    with pytest.raises(InputError, match="no signature by this log's key"):
+        parse_note(cp.note(private_key.public_key()), other)
+
+
+def test_an_edited_note_is_refused(private_key: Ed25519PrivateKey) -> None:
+    note = sign_checkpoint(private_key, ORIGIN, 8, ROOTS_BY_SIZE[8]).note(private_key.public_key())
+    with pytest.raises(InputError, match="does not verify"):
+        parse_note(note.replace("\n8\n", "\n9\n"), private_key.public_key())
+    for hostile in ("", "\n\n", "x\n1\n!!\n\n", note.replace("\u2014", "-")):
+        with pytest.raises(InputError, match="checkpoint"):
+            parse_note(hostile, private_key.public_key())
 
 
 @pytest.mark.parametrize(
-    ("size", "tree_root", "timestamp"),
+    ("origin", "size", "tree_root"),
     [
-        (-1, EMPTY_ROOT, TIMESTAMP),
-        (True, EMPTY_ROOT, TIMESTAMP),
-        (0, b"short", TIMESTAMP),
-        (0, EMPTY_ROOT, "2024-05-01T12:00:00"),
-        (0, EMPTY_ROOT, "2024-05-01T14:00:00+02:00"),
-        (0, EMPTY_ROOT, "2024-05-01T12:00:00Z\nforged"),
-        (0, EMPTY_ROOT, "yesterday"),
+        (ORIGIN, -1, EMPTY_ROOT),
+        (ORIGIN, True, EMPTY_ROOT),
+        (ORIGIN, 0, b"short"),
+        ("", 0, EMPTY_ROOT),
+        ("has space", 0, EMPTY_ROOT),
+        ("new\nline", 0, EMPTY_ROOT),
     ],
 )
 def test_malformed_checkpoints_are_refused(
-    private_key: Ed25519PrivateKey, size: int, tree_root: bytes, timestamp: str
+    private_key: Ed25519PrivateKey, origin: str, size: int, tree_root: bytes
 ) -> None:
     with pytest.raises(InputError, match="checkpoint"):
-        sign_checkpoint(private_key, size, tree_root, timestamp)
+        sign_checkpoint(private_key, origin, size, tree_root)
 
 
-def test_utc_offset_spelling_is_accepted(private_key: Ed25519PrivateKey) -> None:
-    cp = sign_checkpoint(private_key, 0, EMPTY_ROOT, "2024-05-01T12:00:00.123456+00:00")
-    assert verify_checkpoint(private_key.public_key(), cp)
+@given(st.lists(st.binary(min_size=32, max_size=32), max_size=70), st.data())
+def test_extend_gives_the_same_tree_as_appending(leaves: list[bytes], data: st.DataObject) -> None:
+    tree, done = TreeBuilder(), 0
+    while done < len(leaves):
+        step = data.draw(st.integers(1, len(leaves) - done))
+        tree.extend(leaves[done : done + step])
+        done += step
+    assert (tree.size, tree.root()) == (len(leaves), root(leaves))

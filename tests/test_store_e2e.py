@@ -257,6 +257,8 @@ def by_field(keyed: dict[str, Any]) -> dict[str, Any]:
 
 
 def count(vault: Vault, table: Any, *where: Any) -> int:
+    if table is audit_entries:
+        vault.audit.sync()  # leaves are queued first; count them once they are in the log
     with vault.engine.connect() as connection:
         return connection.execute(
             select(func.count()).select_from(table).where(*where)
@@ -268,6 +270,7 @@ class AuditCounter:
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
+        vault.audit.sync()
         self.expected = count(vault, audit_entries)
 
     def add(self, n: int = 1) -> None:
@@ -275,6 +278,7 @@ class AuditCounter:
         self.check()
 
     def check(self) -> None:
+        self.vault.audit.sync()  # leaves are queued; integrated within a second, or now
         assert count(self.vault, audit_entries) == self.expected
 
     def verify(self) -> None:
@@ -417,6 +421,7 @@ def test_seed_lifecycle(
         (d["recipient"], d["purpose"], d["categories"], d["legal_ref"])
         for d in exported["disclosures"]
     ] == disclosed
+    vault.audit.sync()  # a disclosure names its audit entry once the leaf is integrated
     listed = vault.disclosures(main)
     assert [(d["recipient"], d["purpose"], d["categories"], d["legal_ref"]) for d in listed] == (
         disclosed

@@ -126,15 +126,13 @@ class KeyStore:
                     created_at=key.created_at,
                 )
             )
-            self.vault.audit.append(
+            self.vault.record(
                 connection,
-                [
-                    Record(
-                        action="api_key_created",
-                        actor=by,
-                        detail={"key_id": key_id, "scope": scope, "actor": actor},
-                    )
-                ],
+                Record(
+                    action="api_key_created",
+                    actor=by,
+                    detail={"key_id": key_id, "scope": scope, "actor": actor},
+                ),
             )
         return key, f"{PREFIX}{key_id}.{secret}"
 
@@ -172,9 +170,8 @@ class KeyStore:
                 update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=now)
             )
             self._seen.pop(key_id, None)
-            self.vault.audit.append(
-                connection,
-                [Record(action="api_key_revoked", actor=by, detail={"key_id": key_id})],
+            self.vault.record(
+                connection, Record(action="api_key_revoked", actor=by, detail={"key_id": key_id})
             )
         return replace(_key(row), revoked_at=now)
 

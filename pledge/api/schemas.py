@@ -222,7 +222,7 @@ class DisclosureOut(BaseModel):
     categories: list[str]
     legal_ref: str | None
     at: dt.datetime
-    audit_entry: int
+    audit_entry: int | None  # None while its audit leaf waits to be integrated
 
 
 # --- rights -----------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ class ErasureOut(BaseModel):
 class CheckpointOut(BaseModel):
     size: int
     root: str
-    timestamp: str
+    note: str = Field(description="The checkpoint as a C2SP tlog-checkpoint signed note.")
 
 
 class AuditProblemOut(BaseModel):
@@ -321,6 +321,7 @@ class ProofOut(BaseModel):
     leaf_hash: str
     tree_size: int
     root: str
+    checkpoint: str = Field(description="The signed checkpoint, a C2SP tlog-checkpoint note.")
     checkpoint_timestamp: str
     checkpoint_signature: str
     proof: list[str] = Field(description="RFC 6962 inclusion proof, hex hashes.")

@@ -32,9 +32,15 @@ DatabaseOption = Annotated[
 
 @contextmanager
 def vault_for(
-    policy: Path | None, data_dir: Path | None, database_url: str | None
+    policy: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    *,
+    sequencer: bool | None = None,
 ) -> Iterator[Vault]:
-    settings = load_settings(policy=policy, data_dir=data_dir, database_url=database_url)
+    settings = load_settings(
+        policy=policy, data_dir=data_dir, database_url=database_url, audit_sequencer=sequencer
+    )
     vault = open_vault(settings)
     try:
         yield vault

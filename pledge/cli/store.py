@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.table import Table
 
 from pledge.cli._output import JsonOption, console, err_console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
 from pledge.errors import ExitCode
+from pledge.errors import InputError
+from pledge.store.audit.checkpoint import Checkpoint, parse_note
 
 subjects = typer.Typer(no_args_is_help=True, help="A data subject's rights: export, erase.")
 audit = typer.Typer(no_args_is_help=True, help="Check and prove the audit log.")
@@ -65,6 +69,17 @@ def erase(
 @audit.command("verify")
 def verify(
     as_json: JsonOption = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint kept apart from the database (a C2SP signed note) the log must "
+            "still contain.",
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Read every entry, not only those since the last run.")
+    ] = False,
     every_checkpoint: Annotated[
         bool, typer.Option("--every-checkpoint", help="Also check each earlier checkpoint.")
     ] = False,
@@ -72,19 +87,22 @@ def verify(
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Check the whole log against its latest signed checkpoint; exit 5 on any tampering."""
+    """Check the log against its signed checkpoints (and CHECKPOINT); exit 5 on any tampering.
+
+    Reads the entries added since the last verification unless --full."""
     with vault_for(policy, data_dir, database_url) as vault:
-        result = vault.audit.verify(vault.engine, every_checkpoint=every_checkpoint)
+        kept = None if checkpoint is None else _read_checkpoint(vault.audit.public_key, checkpoint)
+        result = vault.audit.verify(
+            vault.engine, full=full, every_checkpoint=every_checkpoint, outside=kept
+        )
+        note = None if result.checkpoint is None else result.checkpoint.note(vault.audit.public_key)
     report = {
         "ok": result.ok,
         "entries": result.entries,
+        "read": result.read,
         "checkpoint": None
         if result.checkpoint is None
-        else {
-            "size": result.checkpoint.size,
-            "root": result.checkpoint.root.hex(),
-            "timestamp": result.checkpoint.timestamp,
-        },
+        else {"size": result.checkpoint.size, "root": result.checkpoint.root.hex(), "note": note},
         "problem": None
         if result.problem is None
         else {
@@ -97,7 +115,7 @@ def verify(
         print_json(report)
     elif result.problem is None:
         console.print(
-            f"[green]audit log verified[/]: {result.entries} entries, "
+            f"[green]audit log verified[/]: {result.entries} entries ({result.read} read), "
             f"root {result.checkpoint.root.hex() if result.checkpoint else '-'}"
         )
     else:
@@ -107,6 +125,29 @@ def verify(
         )
     if not result.ok:
         raise typer.Exit(ExitCode.INTEGRITY)
+
+
+def _read_checkpoint(public_key: Ed25519PublicKey, path: Path) -> Checkpoint:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the checkpoint {path}: {type(exc).__name__}") from None
+    return parse_note(text, public_key)
+
+
+@audit.command("integrate")
+def integrate(
+    policy: PolicyOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Integrate the queued audit leaves now, unless another process is the sequencer."""
+    with vault_for(policy, data_dir, database_url, sequencer=False) as vault:
+        done = vault.audit.sequencer.integrate()
+    if done is None:
+        console.print("another process is the audit sequencer; it integrates the queue")
+    else:
+        console.print(f"integrated {done} queued audit leaves")
 
 
 @audit.command("prove")

@@ -205,9 +205,9 @@ def store_many(
         at=now,
         fresh=set(fresh),
     )
-    vault.audit.append(
+    vault.record(
         connection,
-        [
+        *(
             Record(
                 action="collect",
                 actor=f"point:{b.item.point}",
@@ -221,7 +221,7 @@ def store_many(
                 },
             )
             for s, b in zip(assigned, batch, strict=True)
-        ],
+        ),
     )
     return [
         Collected(s, b.item.point, tuple(sorted(b.values)), version, s in fresh)

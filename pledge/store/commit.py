@@ -2,11 +2,12 @@
 
 Every write (and every audited read) must be on disk before the caller hears back, and a commit
 costs a disk flush. Threads that arrive while a commit is being flushed put their work into the
-next transaction; whoever commits next commits all of it at once, and signs one audit
-checkpoint for the lot. A sequential caller sees no difference from one transaction per call.
+next transaction; whoever commits next commits all of it at once. A sequential caller sees no
+difference from one transaction per call. Audit leaves are only queued in these transactions
+(see :mod:`pledge.store.audit.queue`): the tree's head is the sequencer's, not theirs.
 
-Each unit of work runs in its own savepoint, so one that fails is rolled back alone (its audit
-entries with it) and the others still commit. If the commit itself fails, every unit in it
+Each unit of work runs in its own savepoint, so one that fails is rolled back alone (its queued
+audit leaves with it) and the others still commit. If the commit itself fails, every unit in it
 fails: nobody is told "done" for work that is not on disk.
 """
 
@@ -21,24 +22,22 @@ from contextlib import contextmanager, suppress
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from pledge.errors import AuditWriteError, PledgeError
-from pledge.store.audit import AuditBatch, AuditLog
 
 
 class _Epoch:
     """One shared transaction and the outcome its members wait for."""
 
-    def __init__(self, connection: Connection, audit: AuditLog) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.transaction: RootTransaction = connection.begin()
-        self.batch = audit.open_batch(connection)
-        connection.info[AuditBatch.KEY] = self.batch
         self.done = False
         self.error: BaseException | None = None
 
 
-class _FileWriterLock:
-    """Queues the writers of one SQLite file in the kernel (``flock``) before they ask SQLite
-    for its write lock. SQLite's own busy handler sleeps and retries at growing intervals,
+class WriterLock:
+    """Queues the writers of one SQLite file (the audit sequencer among them) in the kernel
+    (``flock``) before they ask SQLite for its write lock. SQLite's own busy handler sleeps
+    and retries at growing intervals,
     which wakes writers late and serves them unfairly when several processes share a file;
     a blocked ``flock`` wakes the moment the lock is free. A no-op for other databases."""
 
@@ -65,10 +64,9 @@ class _FileWriterLock:
 
 
 class GroupCommit:
-    def __init__(self, engine: Engine, audit: AuditLog) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._audit = audit
-        self._writers = _FileWriterLock(engine)
+        self._writers = WriterLock(engine)
         self._work = threading.Lock()  # one unit of work at a time on the shared connection
         self._flush = threading.Lock()  # one commit at a time
         self._open: _Epoch | None = None
@@ -85,19 +83,17 @@ class GroupCommit:
             if epoch is None:
                 epoch = self._open = self._start()
             savepoint = epoch.connection.begin_nested()
-            mark = epoch.batch.mark()
             try:
                 yield epoch.connection
                 savepoint.commit()
             except BaseException as exc:
                 savepoint.rollback()
-                epoch.batch.rewind(mark)
                 failure = exc
         if failure is None:
             self._commit(epoch)
             return
         # A failed unit still ends the shared transaction: left open, it would keep the
-        # database's write lock (and the audit head's row lock) until some later write.
+        # database's write lock until some later write.
         with suppress(PledgeError):  # the unit's own error says what went wrong
             self._commit(epoch)
         raise failure
@@ -105,7 +101,7 @@ class GroupCommit:
     def _start(self) -> _Epoch:
         self._writers.acquire()
         try:
-            return _Epoch(self._engine.connect(), self._audit)
+            return _Epoch(self._engine.connect())
         except PledgeError:
             self._writers.release()
             raise
@@ -120,13 +116,11 @@ class GroupCommit:
                     if self._open is epoch:
                         self._open = None
                 try:
-                    epoch.batch.close()
                     epoch.transaction.commit()
                 except BaseException as exc:
                     epoch.error = exc
                     epoch.transaction.rollback()
                 finally:
-                    epoch.connection.info.pop(AuditBatch.KEY, None)
                     epoch.connection.close()
                     self._writers.release()
                     epoch.done = True

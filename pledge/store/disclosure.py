@@ -21,7 +21,7 @@ from pledge.store import release as read_path
 from pledge.store.audit import Record
 from pledge.store.database import reading
 from pledge.store.release import Grant
-from pledge.store.schema import disclosures
+from pledge.store.schema import audit_entries, disclosures
 
 if TYPE_CHECKING:
     from pledge.store.vault import Vault
@@ -106,7 +106,7 @@ def disclose(
                 "legal_ref": legal_ref,
                 "policy_version": vault.policy.version,
                 "at": now,
-                "audit_seq": g.leaf,
+                "audit_queue_id": g.leaf,
             }
             for g in grants
             if g.released
@@ -178,7 +178,8 @@ def _aggregate(
 
 
 def listing(vault: Vault, subject: str) -> list[dict[str, Any]]:
-    """The subject's disclosures, newest last: who received what, why, when."""
+    """The subject's disclosures, newest last: who received what, why, when, and the audit
+    entry recording it (None for the moment its leaf waits in the queue)."""
     with reading(vault.engine) as connection:
         vault.subject_row(connection, subject)
         return [
@@ -188,11 +189,12 @@ def listing(vault: Vault, subject: str) -> list[dict[str, Any]]:
                 "categories": d.categories,
                 "legal_ref": d.legal_ref,
                 "at": d.at.isoformat(),
-                "audit_entry": d.audit_seq,
+                "audit_entry": d.audit_seq if d.audit_seq is not None else d.seq,
             }
             for d in connection.execute(
-                select(disclosures)
+                select(disclosures, audit_entries.c.seq)
+                .outerjoin(audit_entries, audit_entries.c.queue_id == disclosures.c.audit_queue_id)
                 .where(disclosures.c.subject_id == subject)
-                .order_by(disclosures.c.at, disclosures.c.audit_seq)
+                .order_by(disclosures.c.at, disclosures.c.audit_queue_id, disclosures.c.audit_seq)
             )
         ]

@@ -61,7 +61,7 @@ def export(vault: Vault, subject: str, *, actor: str = "subject") -> dict[str, A
         shared = connection.execute(
             select(disclosures)
             .where(disclosures.c.subject_id == subject)
-            .order_by(disclosures.c.at, disclosures.c.audit_seq)
+            .order_by(disclosures.c.at, disclosures.c.audit_queue_id, disclosures.c.audit_seq)
         ).all()
         grant = read_path.within(
             vault, connection, [subject], read_path.SUBJECT, "right_of_access", record=leaf

@@ -49,20 +49,18 @@ def rotate_master_key(vault: Vault, new: KeyProvider, *, actor: str = "operator"
             connection.execute(
                 update(meta).where(meta.c.key == name).values(value=rotate(old, new, value))
             )
-        vault.audit.append(
+        vault.record(
             connection,
-            [
-                Record(
-                    action="rotate_master_key",
-                    actor=actor,
-                    detail={
-                        "old_key_id": old.key_id,
-                        "new_key_id": new.key_id,
-                        "subject_keys": len(wrapped),
-                        "store_secrets": len(secrets),
-                    },
-                )
-            ],
+            Record(
+                action="rotate_master_key",
+                actor=actor,
+                detail={
+                    "old_key_id": old.key_id,
+                    "new_key_id": new.key_id,
+                    "subject_keys": len(wrapped),
+                    "store_secrets": len(secrets),
+                },
+            ),
         )
     vault.keys = new
     return Rotation(old.key_id, new.key_id, len(wrapped), len(secrets))

@@ -1,6 +1,6 @@
 """The tables. Every per-subject table leads its primary key with ``subject_id``, so a
 distributed PostgreSQL (Citus and the like) can shard them all by subject and keep one
-person's rows together. ``subject_lookup``, the audit log and ``meta`` are global.
+person's rows together. ``subject_lookup``, the audit log and its queue, and ``meta`` are global.
 
 No column holds a personal value in clear: values are AES-GCM ciphertexts under the subject's
 data key, lookups go through keyed blind-index tokens, and the audit log names subjects by a
@@ -14,9 +14,11 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -136,7 +138,10 @@ disclosures = Table(
     Column("legal_ref", String(512), nullable=True),
     Column("policy_version", String(128), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
-    Column("audit_seq", Integer, nullable=False),
+    # Disclosures made before the audit queue point at their entry; later ones at their
+    # queued leaf, which has an entry once the sequencer integrates it.
+    Column("audit_seq", Integer, nullable=True),
+    Column("audit_queue_id", BigInteger, nullable=True),
     PrimaryKeyConstraint("subject_id", "disclosure_id"),
 )
 
@@ -147,7 +152,23 @@ audit_entries = Table(
     Column("subject_ref", String(64), nullable=True),
     Column("entry", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary, nullable=False),
+    Column("queue_id", BigInteger, nullable=True),  # the queued leaf it was; NULL before 0004
     Index("ix_audit_subject", "subject_ref"),
+    Index("ix_audit_queue_id", "queue_id", unique=True),
+)
+
+audit_queue = Table(
+    "audit_queue",
+    metadata,
+    # Ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): an integrated
+    # entry keeps its queue id, and no later leaf may take it.
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("subject_ref", String(64), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("queued_at", Float, nullable=False),  # Unix time, to measure the wait
+    sqlite_autoincrement=True,
 )
 
 audit_checkpoints = Table(
@@ -157,6 +178,7 @@ audit_checkpoints = Table(
     Column("root", LargeBinary, nullable=False),
     Column("timestamp", String(40), nullable=False),
     Column("signature", LargeBinary, nullable=False),
+    Column("note", Text, nullable=True),  # the C2SP signed note; NULL before 0004
 )
 
 audit_head = Table(

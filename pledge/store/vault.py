@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -33,6 +34,7 @@ from pledge.store import collect, disclosure, retention, rights
 from pledge.store import consents as consent_ledger
 from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
+from pledge.store.audit.settings import AuditSettings
 from pledge.store.bootstrap import activate_policy, latest_policy, load_secrets
 from pledge.store.collect import LOOKUP_KINDS, Collected, Collection, aad
 from pledge.store.commit import GroupCommit
@@ -48,6 +50,14 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _beside_sqlite(engine: Engine) -> Path | None:
+    """Checkpoints of a SQLite store go next to its file; PostgreSQL needs a setting."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return None
+    return Path(database).parent / "checkpoints"
 
 
 class Vault:
@@ -68,7 +78,7 @@ class Vault:
         self.index = index
         self.audit = audit
         self.clock = clock
-        self._commits = GroupCommit(engine, audit)
+        self._commits = GroupCommit(engine)
 
     def write(self) -> AbstractContextManager[Connection]:
         """A transaction shared with concurrent writers (group commit); durable on exit."""
@@ -87,9 +97,13 @@ class Vault:
         *,
         policy_file: str = "<policy>",
         clock: Clock = utc_now,
+        audit: AuditSettings | None = None,
     ) -> Vault:
         """Open (creating on first use) the store at ``url``; enforce ``policy_text``, or the
-        policy most recently activated there when it is None."""
+        policy most recently activated there when it is None. Unless ``audit`` says not to,
+        this process runs an audit sequencer in the background (one at a time per database
+        does the work; see :mod:`pledge.store.audit.sequencer`)."""
+        audit = audit or AuditSettings()
         engine = open_engine(url)
         try:
             secrets = load_secrets(engine, keys)
@@ -104,10 +118,23 @@ class Vault:
         except BaseException:
             engine.dispose()  # a refused start (wrong key, bad policy) keeps no connections
             raise
-        audit = AuditLog(secrets.signing_key, lambda: clock().isoformat())
-        return cls(engine, keys, policy, BlindIndex(secrets.index_key), audit, clock)
+        log = AuditLog(
+            engine,
+            secrets.signing_key,
+            audit.checkpoint_dir or _beside_sqlite(engine),
+            publish_url=audit.checkpoint_url,
+            clock=lambda: clock().isoformat(),
+            max_wait=audit.max_wait,
+            batch_size=audit.batch_size,
+        )
+        if audit.sequencer:
+            log.sequencer.start()
+        return cls(engine, keys, policy, BlindIndex(secrets.index_key), log, clock)
 
     def close(self) -> None:
+        """Stop this process's sequencer (integrating what is queued, if it is the one), then
+        let the database go."""
+        self.audit.close()
         self._commits.close()
         self.engine.dispose()
 
@@ -118,7 +145,9 @@ class Vault:
         return self.index.pseudonym(subject)
 
     def record(self, connection: Connection, *records: Record) -> list[int]:
-        """Append audit entries inside ``connection``'s transaction (see :meth:`write`)."""
+        """Queue audit leaves inside ``connection``'s transaction (see :meth:`write`): the one
+        way anything enters the log. Returns their queue ids; the sequencer gives them their
+        indices in the tree later (:func:`pledge.store.audit.queue.leaf_index`)."""
         return self.audit.append(connection, records)
 
     def subject_row(

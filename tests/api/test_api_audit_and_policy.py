@@ -7,7 +7,7 @@ import yaml
 from api_support import EXAMPLES, Service, assert_problem, person
 from sqlalchemy.exc import OperationalError
 
-from pledge.store import merkle
+from pledge.store.audit import merkle
 
 
 def test_the_audit_log_verifies_and_proves_an_entry(service: Service) -> None:

@@ -33,7 +33,9 @@ def verify(vault: VaultDep, _key: AdminKey) -> VerificationOut:
         checkpoint=None
         if checkpoint is None
         else CheckpointOut(
-            size=checkpoint.size, root=checkpoint.root.hex(), timestamp=checkpoint.timestamp
+            size=checkpoint.size,
+            root=checkpoint.root.hex(),
+            note=checkpoint.note(vault.audit.public_key),
         ),
         problem=None
         if problem is None

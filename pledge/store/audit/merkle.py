@@ -112,6 +112,28 @@ class TreeBuilder:
         self._subtrees.append(node)
         self._size += 1
 
+    def extend(self, leaf_hashes: Sequence[bytes]) -> None:
+        """Append many leaves: the largest perfect subtrees the size allows are hashed level
+        by level (flat loops inside hashlib), then joined like one ``append`` each."""
+        done, total = 0, len(leaf_hashes)
+        while done < total:
+            aligned = self._size & -self._size or 1 << 62
+            width = min(aligned, 1 << ((total - done).bit_length() - 1))
+            level: Sequence[bytes] = leaf_hashes[done : done + width]
+            while len(level) > 1:
+                level = _parent_level(level)
+            self._join(level[0], width.bit_length() - 1)
+            done += width
+
+    def _join(self, node: bytes, height: int) -> None:
+        """Add a perfect subtree of ``2**height`` leaves; the size must be a multiple of it."""
+        carry = self._size >> height
+        while carry & 1:
+            node = _sha256(_NODE_PREFIX + self._subtrees.pop() + node).digest()
+            carry >>= 1
+        self._subtrees.append(node)
+        self._size += 1 << height
+
     def root(self) -> bytes:
         """The root over everything appended so far, equal to ``root()`` over the same leaves."""
         if not self._subtrees:
