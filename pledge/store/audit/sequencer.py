@@ -234,24 +234,19 @@ class Sequencer:
             return self._drain()
 
     def sync(self, timeout: float = 30.0) -> None:
-        """Return once every leaf queued before the call is in the tree: integrate it here, or
-        wait for the process that is the sequencer to."""
+        """Return once every leaf queued before the call is in the tree (and its checkpoint
+        published): integrate it here, or wait for the process that is the sequencer to."""
+        if self._integrate_once():
+            return
         with self._engine.connect() as connection:
             last = connection.execute(select(func.max(audit_queue.c.id))).scalar()
-        if last is None:
-            return
         deadline = time.monotonic() + timeout
-        while True:
-            if self.integrate() is not None:  # this process is the sequencer: all done
-                if not self._running_here():
-                    with self._mutex:
-                        self._lock.release()  # a one-off sync does not keep the turn
-                return
+        while last is not None:
             with self._engine.connect() as connection:
                 waiting = connection.execute(
                     select(audit_queue.c.id).where(audit_queue.c.id <= last).limit(1)
                 ).first()
-            if waiting is None:
+            if waiting is None or self._integrate_once():
                 return
             if time.monotonic() > deadline:
                 raise AuditPendingError(
@@ -259,6 +254,15 @@ class Sequencer:
                     "check that a Pledge process with a running sequencer can reach the database"
                 )
             time.sleep(min(0.05, self.max_wait / 4))
+
+    def _integrate_once(self) -> bool:
+        """Integrate what is queued if this process may; a one-off does not keep the turn."""
+        if self.integrate() is None:
+            return False
+        if not self._running_here():
+            with self._mutex:
+                self._lock.release()
+        return True
 
     def _running_here(self) -> bool:
         return self._thread is not None and not self._stop.is_set()
