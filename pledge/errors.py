@@ -171,6 +171,7 @@ class AuditPendingError(PledgeError):
 
     code = "audit_pending"
     status = 503
+    exit_code = ExitCode.UNAVAILABLE
 
 
 class Unauthenticated(PledgeError):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import urllib.request
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -39,6 +38,8 @@ class Publisher:
         if self.directory is not None:
             self._publish_file(checkpoint.size, note)
         if self.url is not None:
+            import urllib.request  # only when configured: it pulls in http.client
+
             request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
                 self.url, data=note, method="POST", headers={"Content-Type": "text/plain"}
             )
