@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_summary, write_section  # noqa: E402
+from _report import machine_summary, write_section
 
-from pledge.store.audit import Record  # noqa: E402
-from pledge.store.audit.settings import AuditSettings  # noqa: E402
-from pledge.store.keys import LocalKeyFileProvider  # noqa: E402
-from pledge.store.vault import Vault  # noqa: E402
+from pledge.store.audit import Record
+from pledge.store.audit.settings import AuditSettings
+from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.vault import Vault
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = (ROOT / "examples" / "policies" / "zabbix.yaml").read_text()
@@ -133,7 +133,9 @@ def run(url: str, key: Path, n: int, folder: Path) -> dict[str, float]:
         vault.audit.sequencer.integrate()
         result = [None]
         incremental = timed(lambda: result.__setitem__(0, vault.audit.verify(vault.engine)))
-        assert result[0] is not None and result[0].ok and result[0].read == extra
+        verified = result[0]
+        if verified is None or not verified.ok or verified.read != extra:
+            raise SystemExit(f"incremental verification went wrong: {verified}")
     finally:
         vault.close()
     waits, ops = latency_under_load(url, key, 5.0, folder)

@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -396,3 +397,43 @@ def test_another_node_takes_over_when_the_sequencer_dies(tmp_path: Path, databas
         assert counts[vault.subject_ref(subject)] == 2
     assert len(told[other]) > 0
     assert len(told[holder]) > 0
+
+
+# --- publishing by HTTP ---------------------------------------------------------------------
+
+
+def test_each_checkpoint_is_posted_to_the_configured_url(tmp_path: Path) -> None:
+    import http.server
+
+    received: list[bytes] = []
+
+    class Witness(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Witness)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/checkpoints"
+    vault = open_vault(
+        f"sqlite:///{tmp_path / 'p.sqlite3'}", tmp_path / "k", sequencer=False, checkpoint_url=url
+    )
+    try:
+        for n in (2, 3):
+            queue_records(vault, n, "posted")
+            vault.audit.sync()
+        public, origin = vault.audit.public_key.public_bytes_raw(), vault.audit.origin
+    finally:
+        vault.close()
+        server.shutdown()
+        server.server_close()
+    assert [c2sp_verify(note.decode(), origin, public)[1] for note in received] == [2, 5]
+    with pytest.raises(InputError, match="http"):
+        open_vault(
+            f"sqlite:///{tmp_path / 'q.sqlite3'}", tmp_path / "k", checkpoint_url="file:///x"
+        )

@@ -30,6 +30,7 @@ class Publisher:
         self._public_key = public_key
         self.directory = directory
         self.url = url
+        self._posted = -1
         if url is not None and not url.startswith(("http://", "https://")):
             raise InputError(f"the checkpoint URL must be http:// or https://, not {url!r}")
 
@@ -37,7 +38,7 @@ class Publisher:
         note = checkpoint.note(self._public_key).encode()
         if self.directory is not None:
             self._publish_file(checkpoint.size, note)
-        if self.url is not None:
+        if self.url is not None and checkpoint.size > self._posted:
             import urllib.request  # only when configured: it pulls in http.client
 
             request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
@@ -46,6 +47,7 @@ class Publisher:
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
                     response.read()
+                self._posted = checkpoint.size
             except OSError as exc:
                 log.warning("could not POST audit checkpoint %d: %s", checkpoint.size, exc)
 
@@ -56,11 +58,16 @@ class Publisher:
         assert self.directory is not None
         self.directory.mkdir(parents=True, exist_ok=True)
         own = self.directory / f"{size}.checkpoint"
-        if own.exists() and own.read_bytes() != note:
-            log.error("audit checkpoint %d differs from the one published before; kept that", size)
-            return
-        _write_atomically(own, note)
         latest = self.directory / LATEST
+        if own.exists():
+            if own.read_bytes() != note:
+                log.error(
+                    "audit checkpoint %d differs from the one published before; kept it", size
+                )
+                return
+            if latest.exists() and _size_of(latest.read_bytes()) >= size:
+                return  # published already (a sequencer taking its turn publishes the latest)
+        _write_atomically(own, note)
         if latest.exists() and _size_of(latest.read_bytes()) > size:
             log.error("the audit log is smaller than its published checkpoint; kept that")
             return

@@ -38,7 +38,7 @@ from pledge.store.audit import merkle
 from pledge.store.audit.checkpoint import Checkpoint, sign_checkpoint
 from pledge.store.audit.entries import header
 from pledge.store.audit.publish import Publisher
-from pledge.store.schema import audit_checkpoints, audit_entries, audit_head, audit_queue
+from pledge.store.schema import audit_checkpoints, audit_head, audit_queue
 
 log = logging.getLogger(__name__)
 HASH = 32
@@ -349,7 +349,7 @@ class Sequencer:
 def _insert_entries(connection: Connection) -> str:
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     columns = "seq, subject_ref, entry, leaf_hash, queue_id"
-    return f"INSERT INTO audit_entries ({columns}) VALUES ({', '.join([mark] * 5)})"
+    return f"INSERT INTO audit_entries ({columns}) VALUES ({', '.join([mark] * 5)})"  # noqa: S608
 
 
 def _head(connection: Connection) -> Any:
