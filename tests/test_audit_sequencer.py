@@ -28,7 +28,6 @@ from pledge.errors import InputError
 from pledge.store.audit import AuditLog, Record, merkle
 from pledge.store.audit.checkpoint import parse_note
 from pledge.store.audit.settings import AuditSettings
-from pledge.store.audit.verify import _queue_problem
 from pledge.store.bootstrap import load_secrets
 from pledge.store.database import open_engine
 from pledge.store.keys import LocalKeyFileProvider
@@ -237,8 +236,7 @@ def test_verify_checks_the_queue(tmp_path: Path, database_url: str) -> None:
         # The sequencer refuses the batch (its queue id is taken) and verify names the leaf.
         with pytest.raises(sqlalchemy.exc.IntegrityError):  # the unique index refuses it
             vault.audit.sequencer.integrate()
-        with vault.engine.connect() as connection:  # (verify would try to integrate it first)
-            problem = _queue_problem(connection, 2)
+        problem = vault.audit.verify(vault.engine, full=True).problem
         assert problem is not None
         assert problem.kind == "queue_integrated"
         with vault.engine.begin() as connection:
@@ -246,8 +244,7 @@ def test_verify_checks_the_queue(tmp_path: Path, database_url: str) -> None:
             connection.execute(
                 audit_queue.insert().values(subject_ref=None, body=b"not json", queued_at=0.0)
             )
-        with vault.engine.connect() as connection:  # (verify would integrate it first)
-            problem = _queue_problem(connection, 2)
+        problem = vault.audit.verify(vault.engine, full=True).problem
         assert problem is not None
         assert problem.kind == "queue_malformed"
     finally:

@@ -20,7 +20,13 @@ from pledge.store.audit.checkpoint import Checkpoint, origin_for
 from pledge.store.audit.entries import Record, decode
 from pledge.store.audit.publish import Publisher
 from pledge.store.audit.sequencer import Sequencer
-from pledge.store.audit.verify import Progress, Verification, latest_checkpoint, verify
+from pledge.store.audit.verify import (
+    Progress,
+    Verification,
+    latest_checkpoint,
+    queue_problem,
+    verify,
+)
 from pledge.store.database import reading
 from pledge.store.schema import audit_checkpoints, audit_entries
 
@@ -80,8 +86,12 @@ class AuditLog:
         """Check the log from where the last verification got to (everything when ``full``),
         against its latest signed checkpoint, against ``outside`` (a checkpoint kept apart
         from the database) and against the newest one published; ``every_checkpoint`` also
-        checks each earlier checkpoint's root."""
-        self.sync()
+        checks each earlier checkpoint's root. A queue that fails its check is left as it is
+        (integrating it would put what is wrong with it into the log)."""
+        with reading(engine) as connection:
+            queue_ok = queue_problem(connection, 0) is None
+        if queue_ok:
+            self.sync()
         directory = self.publisher.directory
         since = None if full or directory is None else Progress.load(directory)
         kept = [c for c in (outside, self.publisher.latest()) if c is not None]

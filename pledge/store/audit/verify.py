@@ -119,7 +119,7 @@ def verify(
     problem = walked.problem or _against_checkpoints(
         public_key, origin, latest, outside, walked.count, since
     )
-    problem = problem or _queue_problem(connection, walked.count)
+    problem = problem or queue_problem(connection, walked.count)
     if problem is None and walked.count == 0:
         problem = _empty_with_subjects(connection)
     result = Verification(walked.count, latest, problem, walked.count - since.size)
@@ -252,7 +252,7 @@ def _against_checkpoints(
     return None
 
 
-def _queue_problem(connection: Connection, size: int) -> Problem | None:
+def queue_problem(connection: Connection, size: int) -> Problem | None:
     """Queued leaves must be records Pledge wrote, and none may be in the tree already (the
     sequencer removes a batch from the queue in the transaction that integrates it)."""
     again = connection.execute(
