@@ -14,6 +14,7 @@ reads everything again, which is what catches an entry edited behind an earlier 
 from __future__ import annotations
 
 import binascii
+import bisect
 import hashlib
 import json
 import os
@@ -30,7 +31,6 @@ from pledge.store.audit.checkpoint import Checkpoint, verify_checkpoint
 from pledge.store.audit.entries import well_formed
 from pledge.store.schema import audit_checkpoints, audit_entries, audit_queue, subjects
 
-_CHUNK = 1 << 16
 STATE_FILE = "verified.json"
 
 
@@ -144,47 +144,61 @@ class _Walked:
     progress: Progress
 
 
-def _fetch(cursor: Any) -> Iterator[tuple[int, bytes]]:
+def _fetch(cursor: Any) -> Iterator[list[tuple[int, bytes]]]:
     """Rows straight from the driver, in large chunks: verification reads the whole log."""
     while chunk := cursor.fetchmany(10_000):
-        yield from chunk
+        yield chunk
 
 
-def _walk(rows: Iterable[tuple[int, bytes]], since: Progress, roots: dict[int, bytes]) -> _Walked:
+def _walk(
+    chunks: Iterable[Sequence[tuple[int, bytes]]], since: Progress, roots: dict[int, bytes]
+) -> _Walked:
     """Entries in order: contiguous, each linking to the one before, the tree matching
     ``roots`` at their sizes. An entry edited in place breaks the link the next one holds to
-    it; the last entry, which nothing links to, is covered by the checkpoint's root."""
-    sha256, hexlify = hashlib.sha256, binascii.hexlify
+    it; the last entry, which nothing links to, is covered by the checkpoint's root.
+
+    Each chunk is checked whole (hashes, links and indices in flat loops inside C); only a
+    chunk that fails is walked entry by entry, to name the first bad one."""
+    sha256, hexlify, starts = hashlib.sha256, binascii.hexlify, bytes.startswith
     tree = merkle.TreeBuilder.restore(since.size, since.subtrees)
-    wanted = {size for size in roots if size > since.size}
-    leaves: list[bytes] = []
-    keep = leaves.append
-    prev = since.last_leaf
-    prev_hex = hexlify(prev)
-    expected = since.size
-    problem: Problem | None = None
+    wanted = sorted(size for size in roots if size > since.size)
+    prev, expected = since.last_leaf, since.size
     if since.size in roots and roots[since.size] != tree.root():
-        problem = _mismatch(since.size)
-    for seq, entry in rows if problem is None else ():
-        if seq != expected:
-            problem = Problem(expected, "removed", f"entry {expected} is missing")
-            break
-        if not entry.startswith(b"%d %s\n" % (seq, prev_hex)):
-            problem = _misplaced(seq, entry, prev_hex)
-            break
-        prev = sha256(b"\x00" + entry).digest()
-        prev_hex = hexlify(prev)
-        keep(prev)
-        expected += 1
-        if expected in wanted or len(leaves) >= _CHUNK:
-            tree.extend(leaves)
-            leaves.clear()
-            if expected in wanted and tree.root() != roots[expected]:
-                problem = _mismatch(expected)
+        return _Walked(_mismatch(since.size), expected, Progress.start())
+    for chunk in chunks:
+        seqs, entries = zip(*chunk, strict=True)
+        n = len(entries)
+        hashes = [sha256(b"\x00" + entry).digest() for entry in entries]
+        headers = map(
+            b"%d %s\n".__mod__,
+            zip(range(expected, expected + n), map(hexlify, [prev, *hashes[:-1]]), strict=True),
+        )
+        if seqs != tuple(range(expected, expected + n)) or not all(map(starts, entries, headers)):
+            return _Walked(_first_problem(chunk, expected, prev), expected, Progress.start())
+        done = 0
+        for size in wanted[bisect.bisect_right(wanted, expected) :]:
+            if size > expected + n:
                 break
-    if problem is None:
-        tree.extend(leaves)
-    return _Walked(problem, expected, Progress(tree.size, tree.subtrees, prev))
+            tree.extend(hashes[done : size - expected])
+            done = size - expected
+            if tree.root() != roots[size]:
+                return _Walked(_mismatch(size), expected + done, Progress.start())
+        tree.extend(hashes[done:])
+        prev, expected = hashes[-1], expected + n
+    return _Walked(None, expected, Progress(tree.size, tree.subtrees, prev))
+
+
+def _first_problem(chunk: Sequence[tuple[int, bytes]], expected: int, prev: bytes) -> Problem:
+    """The first entry of a chunk that is missing, moved or unlinked from its predecessor."""
+    prev_hex = binascii.hexlify(prev)
+    for seq, entry in chunk:
+        if seq != expected:
+            return Problem(expected, "removed", f"entry {expected} is missing")
+        if not entry.startswith(b"%d %s\n" % (seq, prev_hex)):
+            return _misplaced(seq, entry, prev_hex)
+        prev_hex = binascii.hexlify(hashlib.sha256(b"\x00" + entry).digest())
+        expected += 1
+    raise AssertionError("a chunk that failed its check has no bad entry")
 
 
 def _misplaced(seq: int, entry: bytes, prev_hex: bytes) -> Problem:
