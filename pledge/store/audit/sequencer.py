@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
@@ -50,14 +50,6 @@ class Batch:
 
     checkpoint: Checkpoint
     waits: list[float]
-
-
-class _Lock(Protocol):
-    held: bool
-
-    def try_acquire(self) -> bool: ...
-    def release(self) -> None: ...
-    def transaction(self) -> Any: ...
 
 
 class _FileLock:
