@@ -978,8 +978,8 @@ def markdown(
         f"withheld, each read one audit entry); consent events alternate grant and withdraw "
         f"of `{CHOICE}`; {plan.exports} exports and {plan.erasures} erasures one after "
         "another; audit verification is `vault.audit.verify(vault.engine, full=True)` over "
-        f"the whole log. {THREADS} threads share one `Vault` (group commit). Scale factor = cost per "
-        "operation at the largest size / at the smallest (goal <= "
+        f"the whole log. {THREADS} threads share one `Vault` (group commit). Scale factor = "
+        "cost per operation at the largest size / at the smallest (goal <= "
         f"{GOAL_SCALE_FACTOR}).",
         "",
     ]
