@@ -188,7 +188,7 @@ def test_cli_verify_with_checkpoint_refuses_a_wiped_log(tmp_path: Path) -> None:
     shutil.rmtree(data / "checkpoints")
     args = ["audit", "verify", "--json", "--data-dir", str(data), "--checkpoint", str(kept)]
     result = runner.invoke(app, args)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 5, result.output
     assert '"truncated"' in result.output
     bad = tmp_path / "bad.checkpoint"
     bad.write_text(kept.read_text().replace("\n", "\n\n", 1))

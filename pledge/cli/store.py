@@ -11,8 +11,7 @@ from rich.table import Table
 
 from pledge.cli._output import JsonOption, console, err_console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
-from pledge.errors import ExitCode
-from pledge.errors import InputError
+from pledge.errors import ExitCode, InputError
 from pledge.store.audit.checkpoint import Checkpoint, parse_note
 
 subjects = typer.Typer(no_args_is_help=True, help="A data subject's rights: export, erase.")

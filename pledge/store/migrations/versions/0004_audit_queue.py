@@ -1,14 +1,14 @@
 """audit queue: leaves queued in the caller's transaction, integrated by the sequencer
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0009 (chained after the jobs table merged first)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
