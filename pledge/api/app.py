@@ -29,6 +29,7 @@ from pledge.api.routes import (
     audit,
     collect,
     consents,
+    cookie_receipts,
     decisions,
     disclosures,
     keys,
@@ -41,6 +42,7 @@ from pledge.api.routes import (
 from pledge.mail import web as unsubscribe_pages
 from pledge.mail.jobs import Worker as CampaignWorker
 from pledge.store.vault import Vault
+from pledge.web import router as website
 
 DESCRIPTION = """\
 Pledge holds personal data and enforces a privacy policy on every use of it.
@@ -91,6 +93,7 @@ def create_app(
         collect,
         reads,
         consents,
+        cookie_receipts,
         disclosures,
         decisions,
         rights,
@@ -103,6 +106,7 @@ def create_app(
     app.include_router(ops.router)
     # Pages for people and mail clients, not part of the API: kept out of the OpenAPI schema.
     app.include_router(unsubscribe_pages.router, include_in_schema=False)
+    app.include_router(website.router, include_in_schema=False)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestContext, metrics=metrics)

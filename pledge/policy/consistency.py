@@ -13,6 +13,7 @@ from pledge.policy.loader import suggest
 from pledge.policy.model import (
     Basis,
     Condition,
+    CookieCategory,
     LegalHold,
     MessageClass,
     Policy,
@@ -72,6 +73,7 @@ def problems(policy: Policy) -> list[Problem]:
     found += _grant_problems(policy)
     found += _communication_problems(policy)
     found += _storage_problems(policy)
+    found += _cookie_consent_problems(policy)
     return found
 
 
@@ -269,3 +271,29 @@ def _storage_problems(policy: Policy) -> Iterator[Problem]:
     for i, cookie in enumerate(policy.cookies):
         if names.index(cookie.name) != i:
             yield ("cookies", i, "name"), f"cookie '{cookie.name}' is declared twice"
+
+
+def _cookie_consent_problems(policy: Policy) -> Iterator[Problem]:
+    consent = policy.cookie_consent
+    if CookieCategory.essential in consent.categories:
+        yield (
+            ("cookie_consent", "categories", "essential"),
+            "essential cookies need no consent, so the banner cannot offer them",
+        )
+    if consent.categories:
+        for i, cookie in enumerate(policy.cookies):
+            if cookie.category is not CookieCategory.essential and (
+                cookie.category not in consent.categories
+            ):
+                yield (
+                    ("cookies", i, "category"),
+                    f"cookie '{cookie.name}' is {cookie.category}, which the banner does not "
+                    "offer, so no visitor could ever allow it",
+                )
+    for i, purpose in enumerate(consent.sale_or_sharing_purposes):
+        loc: Loc = ("cookie_consent", "sale_or_sharing_purposes", i)
+        spec = policy.purposes.get(purpose)
+        if spec is None:
+            yield loc, f"unknown purpose '{purpose}'{suggest(purpose, policy.purposes)}"
+        elif spec.basis is Basis.legal_obligation:
+            yield loc, f"'{purpose}' is a legal obligation; no signal can opt a person out of it"

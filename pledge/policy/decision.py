@@ -61,14 +61,19 @@ def version_choice(version: str) -> str:
     return "policy:" + version
 
 
+def cookie_choice(category: str) -> str:
+    return "cookies:" + category
+
+
 @dataclass(frozen=True, slots=True)
 class Choices:
     """A subject's current choices: the latest event per choice key, split by outcome.
 
     Keys are ``purpose:<data use>``, ``recipient:<name>``, ``channel:<email|sms|...>``,
-    ``show:<category>`` (a field the person elected to show) and ``policy:<version>`` (express
-    consent to a newer policy). ``stop_all`` is "remove me from all correspondence": only
-    messages the law requires still go.
+    ``show:<category>`` (a field the person elected to show), ``policy:<version>`` (express
+    consent to a newer policy) and ``cookies:<category>`` (the website's cookie banner).
+    ``stop_all`` is "remove me from all correspondence": only messages the law requires still
+    go.
     """
 
     granted: frozenset[str] = frozenset()

@@ -245,6 +245,39 @@ class Cookie(_Part):
     source: Cited = None
 
 
+class DoNotTrack(StrEnum):
+    """How the site answers a browser's Do Not Track signal (``DNT: 1``), which California's
+    CalOPPA asks a privacy policy to state."""
+
+    ignored = "ignored"
+    opt_out_of_sale_or_sharing = "opt_out_of_sale_or_sharing"
+    refuse_optional = "refuse_optional"
+
+
+class BannerCategory(_Part):
+    description: Text = Field(description="What the visitor allows, in the banner's words.")
+    sale_or_sharing: bool = Field(
+        default=False,
+        description="Cookies of this category sell or share data (cross-context advertising): "
+        "Global Privacy Control turns it off.",
+    )
+
+
+class CookieConsent(_Part):
+    """What the consent banner offers and how browser privacy signals are answered."""
+
+    categories: dict[CookieCategory, BannerCategory] = Field(
+        default_factory=dict,
+        description="Categories the banner offers; default: each optional category a declared "
+        "cookie uses.",
+    )
+    do_not_track: DoNotTrack = DoNotTrack.opt_out_of_sale_or_sharing
+    sale_or_sharing_purposes: list[Key] = Field(
+        default_factory=list,
+        description="Purposes a Global Privacy Control signal opts a signed-in person out of.",
+    )
+
+
 class Changes(_Part):
     notice_days: int = Field(ge=0)
     material_change_needs_consent: bool = Field(
@@ -273,6 +306,7 @@ class Policy(_Part):
     legal_holds: list[LegalHold] = Field(default_factory=list)
     rights: Rights
     cookies: list[Cookie] = Field(default_factory=list)
+    cookie_consent: CookieConsent = Field(default_factory=CookieConsent)
     changes: Changes
 
     @field_validator("version", mode="before")

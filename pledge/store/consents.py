@@ -3,9 +3,10 @@ per choice, always.
 
 A choice key names what it is about: ``purpose:<data use>``, ``recipient:<name>``,
 ``channel:<email|sms|phone|post>``, ``show:<category>`` (a field the person shows to others),
-``policy:<version>`` (express consent to a newer policy) and ``stop:all`` (no correspondence
-at all). ``consent_state`` holds the latest event per key, written in the same transaction as
-the event, so reading current choices costs one indexed query.
+``policy:<version>`` (express consent to a newer policy), ``cookies:<category>`` (the
+website's cookie banner, see :mod:`pledge.store.receipts`) and ``stop:all`` (no
+correspondence at all). ``consent_state`` holds the latest event per key, written in the
+same transaction as the event, so reading current choices costs one indexed query.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from pledge.errors import InputError
 from pledge.policy import NO_CHOICES, Choices, CompiledPolicy
+from pledge.policy.cookies import offered_categories
 from pledge.policy.loader import suggest
 from pledge.policy.taxonomy import covers
 from pledge.store.schema import consent_events, consent_state
 
 STOP_ALL = "stop:all"
-PREFIXES = ("purpose", "recipient", "channel", "show", "policy", "stop")
+PREFIXES = ("purpose", "recipient", "channel", "show", "policy", "cookies", "stop")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def normalise(policy: CompiledPolicy, choice: str) -> str:
             if s.visibility_choice
         },
         "policy": [policy.version, *policy.history],
+        "cookies": offered_categories(p),
         "stop": ("all",),
     }
     if prefix not in known:

@@ -189,3 +189,30 @@ audit_head = Table(
     Column("frontier", LargeBinary, nullable=False),
     Column("last_leaf", LargeBinary, nullable=False),
 )
+
+# A cookie receipt is an anonymous visitor's record of consent: keyed by a random receipt id
+# kept in the visitor's first-party cookie, holding no personal data, until the site links
+# it to the subject who signs in (``subject_id``).
+cookie_receipts = Table(
+    "cookie_receipts",
+    metadata,
+    Column("receipt_id", String(32), primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("subject_id", String(32), nullable=True),
+    Column("linked_at", UtcDateTime(), nullable=True),
+)
+
+cookie_choices = Table(
+    "cookie_choices",
+    metadata,
+    Column("receipt_id", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("allowed", JSON, nullable=False),
+    Column("refused", JSON, nullable=False),
+    Column("gpc", Boolean, nullable=False),
+    Column("dnt", Boolean, nullable=False),
+    Column("policy_version", String(128), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("receipt_id", "seq"),
+    ForeignKeyConstraint(["receipt_id"], ["cookie_receipts.receipt_id"], ondelete="CASCADE"),
+)

@@ -30,7 +30,7 @@ from pledge.policy import (
     CompiledPolicy,
 )
 from pledge.policy.model import Basis
-from pledge.store import collect, disclosure, retention, rights
+from pledge.store import collect, disclosure, receipts, retention, rights
 from pledge.store import consents as consent_ledger
 from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
@@ -319,6 +319,22 @@ class Vault:
         with reading(self.engine) as connection:
             self.subject_row(connection, subject)
             return consent_ledger.history(connection, subject)
+
+    # --- the website's cookie banner (see pledge.store.receipts) -------------------------------
+
+    def record_cookie_choice(
+        self, receipt: str | None, allowed: list[str], *, gpc: bool = False, dnt: bool = False
+    ) -> receipts.CookieReceipt:
+        """Record a visitor's answer to the banner under their receipt (a new one when
+        ``receipt`` is None or unknown); in the subject's ledger too once it is linked."""
+        return receipts.record(self, receipt, allowed, gpc=gpc, dnt=dnt)
+
+    def link_cookie_receipt(self, receipt: str, subject: str) -> receipts.CookieReceipt | None:
+        """The visitor with this receipt signed in as ``subject``: their answers become theirs."""
+        return receipts.link(self, receipt, subject)
+
+    def cookie_receipt(self, receipt: str) -> list[receipts.CookieReceipt]:
+        return receipts.history(self, receipt)
 
     # --- rights, disclosures, retention (see their modules) ----------------------------------
 

@@ -1,0 +1,42 @@
+"""Linking a visitor's cookie receipt to the subject who signed in.
+
+The site's backend calls this when a visitor signs in, with the receipt id from their consent
+cookie: from then on their banner answers (and browser privacy signals) are events in the
+subject's consent ledger. Role and admin keys may do it, as they record other choices.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pledge.api.deps import StaffKey, SubjectId, VaultDep
+from pledge.api.problems import documented
+from pledge.api.routes import v1_router
+from pledge.store.receipts import RECEIPT_PATTERN
+
+router = v1_router(tags=["consents"])
+
+
+class ReceiptLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    receipt: str = Field(pattern=RECEIPT_PATTERN, description="From the pledge_consent cookie.")
+
+
+class ReceiptLinkOut(BaseModel):
+    subject: str
+    allowed: list[str] = Field(description="Cookie categories the latest answer allowed.")
+    refused: list[str]
+
+
+@router.post("/subjects/{subject}/cookie-receipts", responses=documented(404, 409))
+def link(
+    subject: SubjectId, body: ReceiptLinkIn, vault: VaultDep, _key: StaffKey
+) -> ReceiptLinkOut:
+    """Link the receipt to the subject; linking it again to the same subject is harmless."""
+    latest = vault.link_cookie_receipt(body.receipt, subject)
+    return ReceiptLinkOut(
+        subject=subject,
+        allowed=list(latest.allowed) if latest else [],
+        refused=list(latest.refused) if latest else [],
+    )
