@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from pledge.cli import (
+    cookies,
     decide,
     demo,
     keys,
@@ -77,6 +78,7 @@ app.add_typer(master_key.app, name="master-key")
 app.add_typer(keys.app, name="keys")
 app.command(name="serve")(serve.serve)
 app.add_typer(mail.app, name="mail")
+app.add_typer(cookies.app, name="cookies")
 
 if __name__ == "__main__":
     app()
