@@ -1,0 +1,177 @@
+"""The test website: a policy with a cookie of every category, an ASGI site (FastAPI) and a
+WSGI site that set cookies, both behind Pledge's middleware, and a helper that serves an app
+on 127.0.0.1 for real."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
+
+from pledge.policy import Policy
+from pledge.store.vault import Vault
+from pledge.web import router as website
+from pledge.web.banner import snippet
+from pledge.web.middleware import CookieGate, WsgiCookieGate
+
+ROOT = Path(__file__).resolve().parents[2]
+ZABBIX = ROOT / "examples" / "policies" / "zabbix.yaml"
+
+COOKIES = """\
+cookies:
+  - name: session
+    lifetime: session
+    category: essential
+  - name: lang
+    lifetime: persistent
+    category: preferences
+    days: 365
+  - name: _pa_*
+    lifetime: persistent
+    category: analytics
+    days: 180
+  - name: ad_id
+    lifetime: persistent
+    category: advertising
+    days: 90
+
+cookie_consent:
+  categories:
+    preferences:
+      description: Remember the language you read the site in
+    analytics:
+      description: Count visits to see which pages are read
+    advertising:
+      description: Show advertising chosen by our partners
+      sale_or_sharing: true
+  do_not_track: opt_out_of_sale_or_sharing
+  sale_or_sharing_purposes: [marketing.communications.email]
+
+"""
+
+
+def site_policy_text() -> str:
+    """The Zabbix example with this site's cookies and banner in place of its own."""
+    text = ZABBIX.read_text(encoding="utf-8")
+    return re.sub(r"(?ms)^cookies:.*?(?=^changes:)", COOKIES, text)
+
+
+# Every cookie a page of the site tries to set from the server: one of each category, one the
+# policy does not declare, and the deletion of that undeclared one.
+SERVER_COOKIES = [
+    "session=s1; Path=/; HttpOnly",
+    "lang=en; Path=/; Max-Age=3600",
+    "_pa_id=p1; Path=/; Max-Age=3600",
+    "ad_id=a1; Path=/; Max-Age=3600",
+    "tracker=t1; Path=/; Max-Age=3600",
+    "old_tracker=; Path=/; Max-Age=0",
+]
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Lantern test site</title></head>
+<body>
+{banner}
+<main><h1>Lantern test site</h1><p>Welcome.</p>
+<p><a href="#" data-pledge-open>Cookie settings</a></p></main>
+<script type="text/plain" data-category="analytics">
+window.analyticsRan = true; document.cookie = "_pa_visit=1; Path=/; Max-Age=600";
+</script>
+<script type="text/plain" data-category="advertising">window.adsRan = true;</script>
+{extra}
+</body></html>"""
+
+LEAK = (
+    '<script>document.cookie = "tracker=planted; Path=/"; localStorage.setItem("fp", "1");</script>'
+)
+
+
+def asgi_site(vault: Vault) -> Any:
+    """The company's site as an ASGI app, behind the cookie middleware, with Pledge's
+    banner routes mounted on it (same origin, so the consent cookie is first-party)."""
+    app = FastAPI()
+    app.state.vault = vault
+    app.include_router(website.router)
+    banner = snippet(vault.policy.policy)
+
+    @app.get("/", response_class=HTMLResponse)
+    def home() -> HTMLResponse:
+        return HTMLResponse(PAGE.format(banner=banner, extra=""))
+
+    @app.get("/leaky", response_class=HTMLResponse)
+    def leaky() -> HTMLResponse:
+        return HTMLResponse(PAGE.format(banner=banner, extra=LEAK))
+
+    @app.get("/set-cookies")
+    def set_cookies() -> Response:
+        response = Response("cookies offered")
+        for value in SERVER_COOKIES:
+            response.headers.append("set-cookie", value)
+        return response
+
+    return CookieGate(app, vault.policy)
+
+
+def bare_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    headers = [("Content-Type", "text/plain")] + [("Set-Cookie", v) for v in SERVER_COOKIES]
+    start_response("200 OK", headers)
+    return [b"cookies offered"]
+
+
+def wsgi_site(policy: Policy) -> Any:
+    return WsgiCookieGate(bare_wsgi, policy)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_asgi(app: Any) -> Iterator[str]:
+    """``app`` under uvicorn in a thread on 127.0.0.1; yields its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test site did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve_wsgi(app: Any) -> Iterator[str]:
+    """``app`` under wsgiref's server in a thread on 127.0.0.1; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -1,0 +1,172 @@
+"""Consent receipts in the store: every banner answer recorded without personal data, and
+moved into a subject's consent ledger once the site links the receipt at sign-in."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from pledge.errors import ConflictError, InputError, NotFoundError
+from pledge.store.schema import cookie_choices, cookie_receipts
+from pledge.store.vault import Vault
+
+EMAIL_OUT = "purpose:marketing.communications.email"
+
+
+def sign_up(vault: Vault, email: str = "reader@example.org") -> str:
+    return vault.collect("newsletter", {"email": email}, age=30).subject
+
+
+def test_a_first_answer_gets_a_new_random_receipt(site_vault: Vault) -> None:
+    first = site_vault.record_cookie_choice(None, ["analytics"])
+    second = site_vault.record_cookie_choice(None, ["analytics"])
+    assert re.fullmatch(r"[0-9a-f]{32}", first.receipt_id)
+    assert first.receipt_id != second.receipt_id
+    assert first.allowed == ("analytics",)
+    assert first.refused == ("advertising", "preferences")
+    assert first.policy_version == site_vault.policy.version
+
+
+def test_later_answers_append_to_the_same_receipt(site_vault: Vault) -> None:
+    first = site_vault.record_cookie_choice(None, ["analytics", "advertising"])
+    site_vault.record_cookie_choice(first.receipt_id, [])
+    history = site_vault.cookie_receipt(first.receipt_id)
+    assert [(r.seq, r.allowed) for r in history] == [(0, ("advertising", "analytics")), (1, ())]
+
+
+def test_a_receipt_id_we_never_issued_is_not_adopted(site_vault: Vault) -> None:
+    planted = "ab" * 16
+    recorded = site_vault.record_cookie_choice(planted, ["analytics"])
+    assert recorded.receipt_id != planted
+    assert site_vault.cookie_receipt(planted) == []
+
+
+def test_global_privacy_control_turns_sharing_off_whatever_was_clicked(site_vault: Vault) -> None:
+    recorded = site_vault.record_cookie_choice(None, ["analytics", "advertising"], gpc=True)
+    assert recorded.allowed == ("analytics",)
+    assert "advertising" in recorded.refused
+    assert recorded.gpc
+
+
+@pytest.mark.parametrize(
+    ("receipt", "allowed", "field"),
+    [
+        (None, ["essential"], "allowed"),
+        (None, ["tracking"], "allowed"),
+        ("not-a-receipt", [], "receipt"),
+        ("AB" * 16, [], "receipt"),
+    ],
+)
+def test_bad_answers_are_refused_and_nothing_is_stored(
+    site_vault: Vault, receipt: str | None, allowed: list[str], field: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        site_vault.record_cookie_choice(receipt, allowed)
+    assert caught.value.fields["field"] == field
+    with site_vault.engine.connect() as connection:
+        assert connection.execute(select(cookie_receipts)).first() is None
+
+
+def test_a_receipt_holds_nothing_about_the_visitor(site_vault: Vault) -> None:
+    site_vault.record_cookie_choice(None, ["preferences"], gpc=True, dnt=True)
+    with site_vault.engine.connect() as connection:
+        assert [c.name for c in cookie_receipts.columns] == [
+            "receipt_id",
+            "created_at",
+            "subject_id",
+            "linked_at",
+        ]
+        row = connection.execute(select(cookie_receipts)).one()
+        assert row.subject_id is None
+        assert set(cookie_choices.columns.keys()) == {
+            "receipt_id",
+            "seq",
+            "allowed",
+            "refused",
+            "gpc",
+            "dnt",
+            "policy_version",
+            "at",
+        }
+
+
+def test_linking_puts_the_latest_answer_in_the_subjects_ledger(site_vault: Vault) -> None:
+    subject = sign_up(site_vault)
+    receipt = site_vault.record_cookie_choice(None, ["analytics", "advertising"]).receipt_id
+    site_vault.record_cookie_choice(receipt, ["analytics", "advertising"], gpc=True)
+    latest = site_vault.link_cookie_receipt(receipt, subject)
+    assert latest is not None
+    assert latest.allowed == ("analytics",)
+    choices = site_vault.choices(subject)
+    assert "cookies:analytics" in choices.granted
+    assert {"cookies:advertising", "cookies:preferences", EMAIL_OUT} <= choices.withdrawn
+    # Once linked, each new answer is the subject's too.
+    site_vault.record_cookie_choice(receipt, ["preferences"])
+    choices = site_vault.choices(subject)
+    assert "cookies:preferences" in choices.granted
+    assert "cookies:analytics" in choices.withdrawn
+    sources = {
+        e.source for e in site_vault.consent_history(subject) if e.choice.startswith("cookies:")
+    }
+    assert sources == {"cookie_banner"}
+
+
+def test_linking_twice_to_the_same_subject_changes_nothing(site_vault: Vault) -> None:
+    subject = sign_up(site_vault)
+    receipt = site_vault.record_cookie_choice(None, ["analytics"]).receipt_id
+    site_vault.link_cookie_receipt(receipt, subject)
+    events = len(site_vault.consent_history(subject))
+    site_vault.link_cookie_receipt(receipt, subject)
+    assert len(site_vault.consent_history(subject)) == events
+
+
+def test_a_receipt_cannot_be_linked_to_someone_else(site_vault: Vault) -> None:
+    owner, other = sign_up(site_vault), sign_up(site_vault, "other@example.org")
+    assert owner != other
+    receipt = site_vault.record_cookie_choice(None, ["analytics"]).receipt_id
+    site_vault.link_cookie_receipt(receipt, owner)
+    with pytest.raises(ConflictError):
+        site_vault.link_cookie_receipt(receipt, other)
+    assert not any(e.choice.startswith("cookies:") for e in site_vault.consent_history(other))
+
+
+def test_linking_needs_a_known_receipt_and_subject(site_vault: Vault) -> None:
+    subject = sign_up(site_vault)
+    with pytest.raises(NotFoundError):
+        site_vault.link_cookie_receipt("cd" * 16, subject)
+    receipt = site_vault.record_cookie_choice(None, []).receipt_id
+    with pytest.raises(NotFoundError):
+        site_vault.link_cookie_receipt(receipt, "ef" * 16)
+    with pytest.raises(InputError):
+        site_vault.link_cookie_receipt("../../etc", subject)
+
+
+def test_an_erased_subjects_visitor_still_gets_a_receipt(site_vault: Vault) -> None:
+    subject = sign_up(site_vault)
+    receipt = site_vault.record_cookie_choice(None, ["analytics"]).receipt_id
+    site_vault.link_cookie_receipt(receipt, subject)
+    site_vault.erase(subject)
+    again = site_vault.record_cookie_choice(receipt, [])
+    assert again.seq == 1
+
+
+def test_concurrent_clicks_on_one_receipt_each_get_their_own_place(site_vault: Vault) -> None:
+    receipt = site_vault.record_cookie_choice(None, []).receipt_id
+    errors: list[BaseException] = []
+
+    def click(n: int) -> None:
+        try:
+            site_vault.record_cookie_choice(receipt, ["analytics"] if n % 2 else [])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=click, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [r.seq for r in site_vault.cookie_receipt(receipt)] == list(range(9))
