@@ -16,6 +16,7 @@ from rich.table import Table
 from pledge.cli._output import console, print_json
 from pledge.policy import load_policy
 from pledge.settings import load_settings
+from pledge.web.scan import SETTLE_MS
 from pledge.web.scan import scan as scan_page
 
 app = typer.Typer(no_args_is_help=True, help="Check what a website stores in browsers.")
@@ -29,13 +30,16 @@ def scan(
         typer.Option("--policy", help="Policy file (default: $PLEDGE_POLICY).", show_default=False),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    wait: Annotated[
+        int, typer.Option("--wait", min=0, help="Milliseconds to let scripts run after each load.")
+    ] = SETTLE_MS,
 ) -> None:
     """Load URL in headless Chromium before consent, after accepting and after refusing; list
     every cookie and storage item, and flag what the policy does not declare or allow."""
     path = policy or load_settings().policy
     if path is None:
         raise typer.BadParameter("name the policy with --policy or $PLEDGE_POLICY")
-    findings = scan_page(url, load_policy(path).policy)
+    findings = scan_page(url, load_policy(path).policy, settle_ms=wait)
     flagged = [f for f in findings if f.problem]
     if as_json:
         print_json({"url": url, "findings": [f.as_dict() for f in findings]})

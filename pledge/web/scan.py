@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 CHROMIUM = "/usr/bin/chromium"
 STAGES = ("before_consent", "after_accept", "after_refuse")
-_SETTLE_MS = 500
+SETTLE_MS = 500
 
 
 @dataclass(frozen=True)
@@ -84,33 +84,36 @@ def launch() -> Iterator[Browser]:
             browser.close()
 
 
-def scan(url: str, policy: Policy, *, browser: Browser | None = None) -> list[Finding]:
-    """Every cookie and storage item ``url`` sets at each stage, with what is wrong with it."""
+def scan(
+    url: str, policy: Policy, *, browser: Browser | None = None, settle_ms: int = SETTLE_MS
+) -> list[Finding]:
+    """Every cookie and storage item ``url`` sets at each stage, with what is wrong with it.
+    ``settle_ms`` is how long to let the page's scripts run after each load."""
     if not url.startswith(("http://", "https://")):
         raise InputError(f"scan an http:// or https:// URL, not '{url}'", field="url")
     if browser is None:
         with launch() as own:
-            return scan(url, policy, browser=own)
+            return scan(url, policy, browser=own, settle_ms=settle_ms)
     registry = CookieRegistry.of(policy)
     findings: list[Finding] = []
     for stage in STAGES:
         context = browser.new_context()
         try:
-            findings += _stage(context, url, stage, registry)
+            findings += _stage(context, url, stage, registry, settle_ms)
         finally:
             context.close()
     return findings
 
 
 def _stage(
-    context: BrowserContext, url: str, stage: str, registry: CookieRegistry
+    context: BrowserContext, url: str, stage: str, registry: CookieRegistry, settle_ms: int
 ) -> list[Finding]:
     from playwright.sync_api import Error as PlaywrightError
 
     page = context.new_page()
     try:
         page.goto(url, wait_until="load")
-        page.wait_for_timeout(_SETTLE_MS)
+        page.wait_for_timeout(settle_ms)
         if stage != "before_consent":
             button = page.locator(
                 "[data-pledge=accept]" if stage == "after_accept" else "[data-pledge=refuse]"
@@ -120,7 +123,7 @@ def _stage(
             button.click()
             page.wait_for_function("document.cookie.indexOf('pledge_consent=') >= 0")
             page.reload(wait_until="load")
-            page.wait_for_timeout(_SETTLE_MS)
+            page.wait_for_timeout(settle_ms)
         stored = page.evaluate(
             "() => ({localStorage: Object.keys(localStorage),"
             " sessionStorage: Object.keys(sessionStorage), host: location.hostname})"

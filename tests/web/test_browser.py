@@ -115,7 +115,10 @@ def test_refusing_is_one_keystroke_as_prominent_as_accepting_and_a_reload_keeps_
     page = visitor.new_page()
     page.goto(site)
     refuse, accept = page.locator("[data-pledge=refuse]"), page.locator("[data-pledge=accept]")
-    looks = "e => { const s = getComputedStyle(e); return [s.color, s.backgroundColor, s.fontSize, s.fontWeight] }"
+    looks = (
+        "e => { const s = getComputedStyle(e);"
+        " return [s.color, s.backgroundColor, s.fontSize, s.fontWeight] }"
+    )
     assert refuse.evaluate(looks) == accept.evaluate(looks)
     r, a = refuse.bounding_box(), accept.bounding_box()
     assert (round(r["width"]), round(r["height"])) == (round(a["width"]), round(a["height"]))
@@ -196,11 +199,11 @@ def test_the_banner_has_no_serious_accessibility_violation(
 def test_the_scanner_finds_a_cookie_planted_before_consent(
     browser: Any, site: str, site_policy: Policy
 ) -> None:
-    findings = scan(site + "/leaky", site_policy, browser=browser)
+    findings = scan(site + "/leaky", site_policy, browser=browser, settle_ms=50)
     flagged = {(f.stage, f.kind, f.name, f.problem) for f in findings if f.problem}
     assert ("before_consent", "cookie", "tracker", "undeclared") in flagged
     assert ("before_consent", "localStorage", "fp", "undeclared") in flagged
-    clean = scan(site + "/", site_policy, browser=browser)
+    clean = scan(site + "/", site_policy, browser=browser, settle_ms=50)
     assert [f for f in clean if f.problem] == []
     seen = {(f.stage, f.name, f.category) for f in clean}
     assert ("after_accept", "_pa_visit", "analytics") in seen
@@ -224,6 +227,8 @@ def test_pledge_cookies_scan_exits_1_when_something_is_flagged(
             "--policy",
             str(policy),
             "--json",
+            "--wait",
+            "50",
         ],
         capture_output=True,
         text=True,
