@@ -5,9 +5,10 @@ Wrap an ASGI app in :class:`CookieGate`, a WSGI app in :class:`WsgiCookieGate`. 
 response's headers leave, every ``Set-Cookie`` is checked: the cookie's name must be declared
 in the policy (``cookies``), and its category must be essential or one the visitor allowed in
 the banner (the consent cookie the request carries) and no browser signal turned off
-(``Sec-GPC``, and ``DNT`` as ``cookie_consent.do_not_track`` says). Anything else is dropped
-and logged by name. A ``Set-Cookie`` that deletes a cookie always passes: removing is never a
-privacy risk. A response without ``Set-Cookie`` costs one scan of its header names.
+(``Sec-GPC``, and ``DNT`` as ``cookie_consent.do_not_track`` says). Anything else is dropped;
+an undeclared name is logged the first time it is seen. A ``Set-Cookie`` that deletes a
+cookie always passes: removing is never a privacy risk. A response without ``Set-Cookie``
+costs one scan of its header names.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pledge.web.gpc import signal_on
 
 log = structlog.get_logger("pledge.web")
 
+_MAX_VERDICTS = 4096
 Asgi = Callable[..., Any]
 Wsgi = Callable[..., Any]
 
@@ -37,6 +39,8 @@ class CookieRules:
         self.registry = CookieRegistry.of(
             policy.policy if isinstance(policy, CompiledPolicy) else policy
         )
+        self._reported: set[str] = set()
+        self._verdicts: dict[tuple[str, frozenset[str]], bool] = {}
 
     def allowed(self, cookie: str, gpc: Iterable[str], dnt: Iterable[str]) -> frozenset[str]:
         consent = consent_cookie.from_header(cookie) if cookie else None
@@ -47,20 +51,32 @@ class CookieRules:
         )
 
     def keep(self, set_cookie: str, allowed: frozenset[str]) -> bool:
-        name = set_cookie.split("=", 1)[0].strip()
-        if self.registry.may_set(name, allowed) or _deletes(set_cookie):
+        name = set_cookie.partition("=")[0].strip()
+        key = (name, allowed)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) > _MAX_VERDICTS:  # a site that makes up cookie names
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = self.registry.may_set(name, allowed)
+        if verdict or _deletes(set_cookie):
             return True
-        declared = self.registry.category(name) is not None
-        log.info("cookie_removed", cookie=name, reason="not_allowed" if declared else "undeclared")
+        if self.registry.category(name) is None and name not in self._reported:
+            # Once per name and process: the operator learns that the site sets a cookie the
+            # policy does not declare, without a log line on every response.
+            self._reported.add(name)
+            log.warning("undeclared_cookie_removed", cookie=name)
         return False
 
 
 def _deletes(set_cookie: str) -> bool:
     """Whether a ``Set-Cookie`` value removes its cookie (``Max-Age`` <= 0 or an ``Expires``
     in the past)."""
-    for attribute in set_cookie.split(";")[1:]:
+    lower = set_cookie.lower()
+    if "max-age" not in lower and "expires" not in lower:
+        return False
+    for attribute in lower.split(";")[1:]:
         key, _, value = attribute.partition("=")
-        key = key.strip().lower()
+        key = key.strip()
         if key == "max-age":
             try:
                 return int(value.strip()) <= 0

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from lantern_site import site_policy_text
+from site_policy import site_policy_text
 
 from pledge.policy import Policy, load_policy_text
 from pledge.store.keys import LocalKeyFileProvider

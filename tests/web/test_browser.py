@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lantern_site import asgi_site, serve_asgi, site_policy_text
+from lantern_site import asgi_site, serve_asgi
+from site_policy import site_policy_text
 
 from pledge.errors import PledgeError
 from pledge.policy import Policy

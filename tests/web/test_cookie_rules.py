@@ -8,7 +8,7 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from lantern_site import site_policy_text
+from site_policy import site_policy_text
 
 from pledge.errors import PolicyError
 from pledge.policy import Policy, load_policy_text

@@ -11,7 +11,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.testclient import TestClient
-from lantern_site import SERVER_COOKIES, serve_wsgi, wsgi_site
+from lantern_site import serve_wsgi, wsgi_site
+from site_policy import SERVER_COOKIES
 
 from pledge.policy import Policy
 from pledge.policy.cookies import CONSENT_COOKIE

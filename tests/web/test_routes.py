@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from lantern_site import site_policy_text
+from site_policy import site_policy_text
 
 from pledge.api import create_app
 from pledge.api.config import ApiSettings
