@@ -46,7 +46,9 @@ class ReceiptIn(BaseModel):
         pattern=RECEIPT_PATTERN,
         description="The id from the visitor's consent cookie; none for a first answer.",
     )
-    allowed: list[str] = Field(max_length=8, description="Categories the visitor allowed.")
+    allowed: list[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]] = Field(
+        max_length=8, description="Categories the visitor allowed."
+    )
     gpc: bool = Field(default=False, description="navigator.globalPrivacyControl was true.")
     dnt: bool = Field(default=False, description="navigator.doNotTrack was '1'.")
 

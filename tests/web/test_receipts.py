@@ -7,7 +7,7 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Table, inspect, select
 
 from pledge.errors import ConflictError, InputError, NotFoundError
 from pledge.store.schema import cookie_choices, cookie_receipts
@@ -170,3 +170,11 @@ def test_concurrent_clicks_on_one_receipt_each_get_their_own_place(site_vault: V
         t.join()
     assert errors == []
     assert [r.seq for r in site_vault.cookie_receipt(receipt)] == list(range(9))
+
+
+@pytest.mark.parametrize("table", [cookie_receipts, cookie_choices], ids=lambda t: t.name)
+def test_migration_0007_creates_the_tables_the_store_uses(site_vault: Vault, table: Table) -> None:
+    found = inspect(site_vault.engine)
+    assert [c["name"] for c in found.get_columns(table.name)] == list(table.columns.keys())
+    primary = found.get_pk_constraint(table.name)["constrained_columns"]
+    assert primary == [c.name for c in table.primary_key.columns]

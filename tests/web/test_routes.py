@@ -93,6 +93,7 @@ def test_the_sec_gpc_header_counts_for_the_receipt(client: TestClient) -> None:
         {"allowed": ["analytics"], "receipt": "x' OR 1=1"},
         {"allowed": ["analytics"], "email": "someone@example.org"},
         {"allowed": ["analytics"] * 9},
+        {"allowed": ["<script>alert(1)</script>"]},
         {},
     ],
 )
@@ -103,6 +104,7 @@ def test_bad_answers_get_a_problem_not_a_receipt(
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert "someone@example.org" not in response.text
+    assert "<script>" not in response.text
 
 
 def test_gpc_json_says_the_site_honours_gpc(client: TestClient, app_vault: Vault) -> None:
