@@ -24,6 +24,7 @@ from pledge.store.crypto import SubjectCipher
 from pledge.store.release import Grant
 from pledge.store.schema import (
     consent_state,
+    cookie_receipts,
     disclosures,
     personal_values,
     subject_lookup,
@@ -210,6 +211,13 @@ def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:
             )
         connection.execute(delete(subject_lookup).where(subject_lookup.c.subject_id == subject))
         connection.execute(delete(consent_state).where(consent_state.c.subject_id == subject))
+        # The browser's receipts stay, as anonymous records of what was answered; the link
+        # to the person goes.
+        connection.execute(
+            update(cookie_receipts)
+            .where(cookie_receipts.c.subject_id == subject)
+            .values(subject_id=None, linked_at=None)
+        )
         destroy = not held
         values: dict[str, Any] = {
             "status": "erased" if destroy else "deactivated",

@@ -144,11 +144,14 @@ def test_linking_needs_a_known_receipt_and_subject(site_vault: Vault) -> None:
         site_vault.link_cookie_receipt("../../etc", subject)
 
 
-def test_an_erased_subjects_visitor_still_gets_a_receipt(site_vault: Vault) -> None:
+def test_erasure_unlinks_the_receipt_and_the_visitor_still_gets_one(site_vault: Vault) -> None:
     subject = sign_up(site_vault)
     receipt = site_vault.record_cookie_choice(None, ["analytics"]).receipt_id
     site_vault.link_cookie_receipt(receipt, subject)
     site_vault.erase(subject)
+    with site_vault.engine.connect() as connection:
+        row = connection.execute(select(cookie_receipts)).one()
+    assert row.subject_id is None
     again = site_vault.record_cookie_choice(receipt, [])
     assert again.seq == 1
 
