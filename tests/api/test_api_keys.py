@@ -92,6 +92,7 @@ SCOPES = {
     ("GET", f"/v1/subjects/{SUBJECT}/consents/history"): {"role", "admin"},
     ("POST", f"/v1/subjects/{SUBJECT}/consents/grant"): {"role", "admin"},
     ("POST", f"/v1/subjects/{SUBJECT}/consents/withdraw"): {"role", "admin"},
+    ("POST", f"/v1/subjects/{SUBJECT}/cookie-receipts"): {"role", "admin"},
     ("POST", "/v1/disclosures"): {"recipient"},
     ("GET", f"/v1/subjects/{SUBJECT}/disclosures"): {"role", "admin"},
     ("POST", "/v1/decisions"): {"role", "recipient", "admin"},
