@@ -211,6 +211,15 @@ def test_the_scanner_finds_a_cookie_planted_before_consent(
     assert not any(f.stage == "after_refuse" and f.name == "_pa_visit" for f in clean)
 
 
+def test_a_page_that_does_not_load_is_an_error_not_a_clean_scan(
+    browser: Any, site_policy: Policy
+) -> None:
+    with pytest.raises(PledgeError, match="could not load"):
+        scan("http://127.0.0.1:9/", site_policy, browser=browser, settle_ms=0)
+    with pytest.raises(PledgeError, match="http:// or https://"):
+        scan("file:///etc/passwd", site_policy, browser=browser)
+
+
 def test_pledge_cookies_scan_exits_1_when_something_is_flagged(
     browser: Any, site: str, tmp_path: Path
 ) -> None:

@@ -20,6 +20,8 @@ _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("pledge.web", "banner"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
 
