@@ -14,6 +14,7 @@ from pledge.errors import PolicyError
 from pledge.policy import Policy, load_policy_text
 from pledge.policy.cookies import CONSENT_COOKIE, CookieRegistry, dnt_statement, offered_categories
 from pledge.policy.model import DoNotTrack
+from pledge.web.banner import snippet
 from pledge.web.consent_cookie import ConsentCookie, from_header, parse
 from pledge.web.gpc import signal_on
 
@@ -149,3 +150,19 @@ def test_a_banner_that_contradicts_the_cookies_is_refused(old: str, new: str, me
     with pytest.raises(PolicyError, match=message) as caught:
         load_policy_text(text.replace(old, new, 1), file="site.yaml")
     assert caught.value.line is not None
+
+
+def test_the_snippet_escapes_what_the_policy_says(site_policy: Policy) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    consent = site_policy.cookie_consent
+    categories = {
+        c: spec.model_copy(update={"description": hostile})
+        for c, spec in consent.categories.items()
+    }
+    policy = site_policy.model_copy(
+        update={"cookie_consent": consent.model_copy(update={"categories": categories})}
+    )
+    html = snippet(policy, policy_url='"><script>x()</script>')
+    assert hostile not in html
+    assert "<script>x()" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
