@@ -62,6 +62,22 @@ def dnt_statement(policy: Policy) -> str:
     return _DNT_STATEMENTS[policy.cookie_consent.do_not_track]
 
 
+def browser_signals(policy: Policy) -> tuple[str, ...]:
+    """How the site answers Global Privacy Control and Do Not Track, for the privacy notice."""
+    sharing = [str(c) for c, spec in offered_categories(policy).items() if spec.sale_or_sharing]
+    purposes = policy.cookie_consent.sale_or_sharing_purposes
+    said = []
+    if sharing or purposes:
+        what = [f"{c} cookies stay off" for c in sharing]
+        what += [f"we stop using your data for {p}" for p in purposes]
+        said.append(
+            "When your browser sends a Global Privacy Control signal, we treat it as an "
+            f"opt-out of the sale and sharing of your data: {'; '.join(what)}."
+        )
+    said.append(dnt_statement(policy))
+    return tuple(said)
+
+
 @dataclass(frozen=True, slots=True)
 class CookieRegistry:
     """The cookies a site may set, and what the visitor's answer and signals allow."""

@@ -23,6 +23,7 @@ from typing import Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pledge.policy.consistency import taxonomy_for
+from pledge.policy.cookies import browser_signals, consent_cookie, offered_categories
 from pledge.policy.diff import Change, diff_policies
 from pledge.policy.model import Basis, CollectionPoint, Condition, Policy, RecipientKind, Right
 from pledge.policy.taxonomy import Kind, Taxonomy
@@ -96,6 +97,7 @@ class Notice:
     messages: tuple[Item, ...]
     notice_days: int
     history: tuple[VersionChange, ...] = field(default=())
+    signals: tuple[str, ...] = ()  # how Global Privacy Control and Do Not Track are answered
 
 
 def build_notice(policy: Policy, earlier: Sequence[Policy] = ()) -> Notice:
@@ -169,8 +171,9 @@ def build_notice(policy: Policy, earlier: Sequence[Policy] = ()) -> Notice:
                 else (f"{c.days} days" if c.days else "persistent"),
                 c.description,
             )
-            for c in policy.cookies
+            for c in (*policy.cookies, *([consent_cookie()] if offered_categories(policy) else []))
         ),
+        signals=browser_signals(policy),
         messages=tuple(
             Item(
                 key,

@@ -14,6 +14,7 @@ from pledge.errors import PolicyError
 from pledge.policy import Policy, load_policy_text
 from pledge.policy.cookies import CONSENT_COOKIE, CookieRegistry, dnt_statement, offered_categories
 from pledge.policy.model import DoNotTrack
+from pledge.policy.notice import build_notice, render_notice
 from pledge.web.banner import snippet
 from pledge.web.consent_cookie import ConsentCookie, from_header, parse
 from pledge.web.gpc import signal_on
@@ -166,3 +167,15 @@ def test_the_snippet_escapes_what_the_policy_says(site_policy: Policy) -> None:
     assert hostile not in html
     assert "<script>x()" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.parametrize("answer", list(DoNotTrack))
+def test_the_privacy_notice_states_how_signals_are_answered(
+    site_policy: Policy, answer: DoNotTrack
+) -> None:
+    consent = site_policy.cookie_consent.model_copy(update={"do_not_track": answer})
+    policy = site_policy.model_copy(update={"cookie_consent": consent})
+    page = render_notice(build_notice(policy), "html")
+    assert dnt_statement(policy) in page
+    assert "Global Privacy Control" in page
+    assert f"<code>{CONSENT_COOKIE}</code>" in page
