@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pledge.policy.cookies import offered_categories
 from pledge.policy.model import (
     Basis,
     CollectionPoint,
@@ -24,6 +25,7 @@ from pledge.policy.model import (
     Cookie,
     CookieCategory,
     CookieLifetime,
+    DoNotTrack,
     Policy,
     Recipient,
     Role,
@@ -90,6 +92,11 @@ KINDS: dict[str, str] = {
     "cookie_category_changed": "material",
     "cookie_lifetime_longer": "material",
     "cookie_provider_changed": "material",
+    "do_not_track_weaker": "material: a Do Not Track signal now does less",
+    "do_not_track_stronger": "never material",
+    "sale_or_sharing_changed": "material: which cookie categories sell or share data changed",
+    "gpc_purpose_removed": "material: Global Privacy Control no longer stops this purpose",
+    "gpc_purpose_added": "never material",
     "notice_period_shorter": "material: changes take effect sooner",
     "notice_period_longer": "never material",
     "older_limits_loosened": "material: older data no longer keeps its version's limits",
@@ -166,6 +173,7 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
         _retention,
         _rights,
         _cookies,
+        _cookie_consent,
         _changes_section,
     ):
         found.extend(compare(old, new))
@@ -595,6 +603,52 @@ def _cookies(old: Policy, new: Policy) -> Iterable[Change]:
         (i, was), (j, now) = a[name], b[name]
         if was != now:
             yield from _cookie(f"cookies[{i}]", f"cookies[{j}]", name, was, now)
+
+
+_DNT_STRENGTH = {
+    DoNotTrack.ignored: 0,
+    DoNotTrack.opt_out_of_sale_or_sharing: 1,
+    DoNotTrack.refuse_optional: 2,
+}
+
+
+def _cookie_consent(old: Policy, new: Policy) -> Iterable[Change]:
+    a, b = old.cookie_consent, new.cookie_consent
+    if a.do_not_track is not b.do_not_track:
+        weaker = _DNT_STRENGTH[b.do_not_track] < _DNT_STRENGTH[a.do_not_track]
+        yield _changed(
+            "cookie_consent.do_not_track",
+            "do_not_track_weaker" if weaker else "do_not_track_stronger",
+            weaker,
+            f"Do Not Track is now answered '{b.do_not_track.value}' (was '{a.do_not_track.value}')",
+        )
+    was, now = _sharing_categories(old), _sharing_categories(new)
+    if was != now:
+        yield _changed(
+            "cookie_consent.categories",
+            "sale_or_sharing_changed",
+            True,
+            f"cookie categories that sell or share data: {', '.join(sorted(now)) or 'none'} "
+            f"(was {', '.join(sorted(was)) or 'none'})",
+        )
+    for purpose in sorted(set(a.sale_or_sharing_purposes) - set(b.sale_or_sharing_purposes)):
+        yield _changed(
+            "cookie_consent.sale_or_sharing_purposes",
+            "gpc_purpose_removed",
+            True,
+            f"Global Privacy Control no longer opts people out of '{purpose}'",
+        )
+    for purpose in sorted(set(b.sale_or_sharing_purposes) - set(a.sale_or_sharing_purposes)):
+        yield _changed(
+            "cookie_consent.sale_or_sharing_purposes",
+            "gpc_purpose_added",
+            False,
+            f"Global Privacy Control now opts people out of '{purpose}'",
+        )
+
+
+def _sharing_categories(policy: Policy) -> set[str]:
+    return {c.value for c, spec in offered_categories(policy).items() if spec.sale_or_sharing}
 
 
 def _cookie(old_path: str, new_path: str, name: str, a: Cookie, b: Cookie) -> Iterable[Change]:

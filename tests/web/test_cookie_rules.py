@@ -13,6 +13,7 @@ from site_policy import site_policy_text
 from pledge.errors import PolicyError
 from pledge.policy import Policy, load_policy_text
 from pledge.policy.cookies import CONSENT_COOKIE, CookieRegistry, dnt_statement, offered_categories
+from pledge.policy.diff import diff_policies
 from pledge.policy.model import DoNotTrack
 from pledge.policy.notice import build_notice, render_notice
 from pledge.web.banner import snippet
@@ -179,3 +180,27 @@ def test_the_privacy_notice_states_how_signals_are_answered(
     assert dnt_statement(policy) in page
     assert "Global Privacy Control" in page
     assert f"<code>{CONSENT_COOKIE}</code>" in page
+
+
+def test_a_weaker_answer_to_browser_signals_is_a_material_change(site_policy: Policy) -> None:
+    consent = site_policy.cookie_consent
+    weaker = consent.model_copy(
+        update={
+            "do_not_track": DoNotTrack.ignored,
+            "sale_or_sharing_purposes": [],
+            "categories": {
+                c: spec.model_copy(update={"sale_or_sharing": False})
+                for c, spec in consent.categories.items()
+            },
+        }
+    )
+    new = site_policy.model_copy(update={"cookie_consent": weaker, "version": "next"})
+    changes = {c.kind: c.material for c in diff_policies(site_policy, new).changes}
+    assert changes == {
+        "do_not_track_weaker": True,
+        "sale_or_sharing_changed": True,
+        "gpc_purpose_removed": True,
+    }
+    back = {c.kind: c.material for c in diff_policies(new, site_policy).changes}
+    assert back["do_not_track_stronger"] is False
+    assert back["gpc_purpose_added"] is False
