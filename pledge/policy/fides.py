@@ -75,6 +75,8 @@ def not_carried(policy: Policy) -> list[str]:
         lost.append(f"communications ({len(policy.communications)}): the messages sent")
     if policy.cookies:
         lost.append(f"cookies ({len(policy.cookies)})")
+    if "cookie_consent" in policy.model_fields_set:
+        lost.append("the cookie banner's categories and the answers to browser privacy signals")
     if policy.legal_holds:
         lost.append("legal holds (what is kept after erasure)")
     if any(p.choices for p in policy.collection_points.values()):
