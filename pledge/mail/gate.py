@@ -30,9 +30,10 @@ from pledge.mail.settings import MailSettings
 from pledge.mail.tables import PENDING, mail_outbox
 from pledge.mail.templates import TemplateSet
 from pledge.policy import Actor, Reason, purpose_choice
+from pledge.policy.cookies import sale_or_sharing_purposes
 from pledge.policy.loader import suggest
 from pledge.policy.model import Basis, Channel, MessageClass
-from pledge.policy.taxonomy import ancestors, covers
+from pledge.policy.taxonomy import ancestors
 from pledge.store import release as read_path
 from pledge.store.audit import Record
 from pledge.store.consents import STOP_ALL
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 EMAIL = "user.contact.email"
 NAME = "user.name"
 CATEGORIES = (EMAIL, NAME)
-SALE_OR_SHARING = ("marketing.advertising.third_party", "third_party_sharing")
 GPC_SOURCE = "gpc"
 
 NO_ADDRESS = Reason("no_address", "the person gave no email address", "collection_points")
@@ -58,21 +58,18 @@ SUBJECT_REFUSED = Reason(
 
 def record_gpc(vault: Vault, subject: str) -> list[str]:
     """Record a Global Privacy Control / Do Not Track signal: the person opts out of every
-    purpose the policy has for selling or sharing their data (the ``SALE_OR_SHARING`` trees).
+    purpose the policy has for selling or sharing their data
+    (:func:`pledge.policy.cookies.sale_or_sharing_purposes`).
 
     Purposes the law requires (basis ``legal_obligation``) are not the person's to refuse and
     are left alone. Returns the choice keys withdrawn; a repeated signal withdraws nothing new.
     """
-    policy = vault.policy.policy
     current = vault.choices(subject).withdrawn
-    withdrawn: list[str] = []
-    for purpose, spec in policy.purposes.items():
-        key = purpose_choice(purpose)
-        if spec.basis is Basis.legal_obligation or key in current:
-            continue
-        if any(covers(tree, purpose) for tree in SALE_OR_SHARING):
-            withdrawn.append(vault.withdraw(subject, key, source=GPC_SOURCE))
-    return withdrawn
+    return [
+        vault.withdraw(subject, purpose_choice(purpose), source=GPC_SOURCE)
+        for purpose in sale_or_sharing_purposes(vault.policy.policy)
+        if purpose_choice(purpose) not in current
+    ]
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,20 @@ from dataclasses import dataclass
 
 from pledge.policy.model import (
     BannerCategory,
+    Basis,
     Cookie,
     CookieCategory,
     CookieLifetime,
     DoNotTrack,
     Policy,
 )
+from pledge.policy.taxonomy import covers
 
 CONSENT_COOKIE = "pledge_consent"
 """Pledge's own cookie: the receipt id and the visitor's answer. Essential by nature (it is
 how a refusal is remembered), so every registry declares it."""
 CONSENT_COOKIE_DAYS = 365
+SALE_OR_SHARING_TREES = ("marketing.advertising.third_party", "third_party_sharing")
 
 _DEFAULT_CATEGORIES = {
     CookieCategory.preferences: BannerCategory(
@@ -57,6 +60,19 @@ def offered_categories(policy: Policy) -> dict[CookieCategory, BannerCategory]:
     return {c: d for c, d in _DEFAULT_CATEGORIES.items() if c in used}
 
 
+def sale_or_sharing_purposes(policy: Policy) -> list[str]:
+    """The purposes a Global Privacy Control signal (or Do Not Track, as the policy answers
+    it) opts a person out of: every purpose under the taxonomy's sale-and-sharing trees, and
+    those ``cookie_consent.sale_or_sharing_purposes`` adds. Never one the law requires."""
+    listed = set(policy.cookie_consent.sale_or_sharing_purposes)
+    return [
+        purpose
+        for purpose, spec in policy.purposes.items()
+        if spec.basis is not Basis.legal_obligation
+        and (purpose in listed or any(covers(tree, purpose) for tree in SALE_OR_SHARING_TREES))
+    ]
+
+
 def dnt_statement(policy: Policy) -> str:
     """How the site answers Do Not Track, in one sentence a visitor reads (CalOPPA)."""
     return _DNT_STATEMENTS[policy.cookie_consent.do_not_track]
@@ -65,7 +81,7 @@ def dnt_statement(policy: Policy) -> str:
 def browser_signals(policy: Policy) -> tuple[str, ...]:
     """How the site answers Global Privacy Control and Do Not Track, for the privacy notice."""
     sharing = [str(c) for c, spec in offered_categories(policy).items() if spec.sale_or_sharing]
-    purposes = policy.cookie_consent.sale_or_sharing_purposes
+    purposes = sale_or_sharing_purposes(policy)
     said = []
     if sharing or purposes:
         what = [f"{c} cookies stay off" for c in sharing]

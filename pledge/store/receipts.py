@@ -21,7 +21,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from pledge.errors import ConflictError, InputError, NotFoundError
 from pledge.policy import cookie_choice, purpose_choice
-from pledge.policy.cookies import CookieRegistry
+from pledge.policy.cookies import CookieRegistry, sale_or_sharing_purposes
 from pledge.policy.model import DoNotTrack
 from pledge.store import consents as consent_ledger
 from pledge.store.audit import Record
@@ -188,10 +188,11 @@ def _to_ledger(vault: Vault, connection: Connection, subject: str, receipt: Cook
         return
     events = [(cookie_choice(c), True) for c in receipt.allowed]
     events += [(cookie_choice(c), False) for c in receipt.refused]
-    consent = vault.policy.policy.cookie_consent
-    signal = receipt.gpc or (receipt.dnt and consent.do_not_track is not DoNotTrack.ignored)
+    policy = vault.policy.policy
+    answer = policy.cookie_consent.do_not_track
+    signal = receipt.gpc or (receipt.dnt and answer is not DoNotTrack.ignored)
     if signal:
-        events += [(purpose_choice(p), False) for p in consent.sale_or_sharing_purposes]
+        events += [(purpose_choice(p), False) for p in sale_or_sharing_purposes(policy)]
     if not events:
         return
     consent_ledger.append(
