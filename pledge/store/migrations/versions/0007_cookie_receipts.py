@@ -1,14 +1,14 @@
 """cookie receipts: the website banner's consent records for anonymous visitors
 
 Revision ID: 0007
-Revises: 0009
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0009"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
