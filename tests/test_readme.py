@@ -44,13 +44,22 @@ def free_port() -> int:
         return port
 
 
-def serve(args: list[str], env: dict[str, str], log: Path) -> None:
+def checkout(tmp_path: Path) -> Path:
+    """A folder that looks like the repository's root to the commands (its examples), so that
+    what they write lands in the test's folder, not in the working tree."""
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (root / "examples").symlink_to(ROOT / "examples")
+    return root
+
+
+def serve(args: list[str], env: dict[str, str], log: Path, cwd: Path) -> None:
     """Run ``pledge serve`` until /healthz answers, then stop it as Ctrl-C would."""
     port = str(free_port())
     args = [port if before == "--port" else a for before, a in pairwise(args)]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(PLEDGE), *args], env=env, cwd=ROOT, stdout=output, stderr=output
+            [str(PLEDGE), *args], env=env, cwd=cwd, stdout=output, stderr=output
         )
     try:
         deadline = time.monotonic() + 90
@@ -76,6 +85,7 @@ def test_try_it_runs_as_written(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLEDGE_")}
     env |= {"PLEDGE_DATA_DIR": str(tmp_path / "pledge-data"), "NO_COLOR": "1"}
     subject = None
+    cwd = checkout(tmp_path)
     for line in lines:
         args = shlex.split(line, comments=True)
         if args[0] == "export":
@@ -83,14 +93,14 @@ def test_try_it_runs_as_written(tmp_path: Path) -> None:
             continue
         assert args[0] == "pledge", f"the README's Try it runs pledge only: {line!r}"
         if args[1] == "serve":
-            serve(args, env, tmp_path / "serve.log")
+            serve(args, env, tmp_path / "serve.log", cwd)
             continue
         if "SUBJECT_ID" in args:
             assert subject is not None, "SUBJECT_ID used before the demo named one"
             args = [subject if a == "SUBJECT_ID" else a for a in args]
         answer = "y\n" if args[1:3] == ["subjects", "erase"] else None
         done = subprocess.run(
-            [str(PLEDGE), *args[1:]], env=env, cwd=ROOT, input=answer, capture_output=True,
+            [str(PLEDGE), *args[1:]], env=env, cwd=cwd, input=answer, capture_output=True,
             text=True, timeout=300, check=False,
         )  # fmt: skip
         wanted = EXPECTED_EXIT.search(line)
