@@ -16,6 +16,7 @@ from pledge.cli import (
     decide,
     demo,
     keys,
+    logs,
     mail,
     master_key,
     policy,
@@ -77,6 +78,7 @@ app.add_typer(master_key.app, name="master-key")
 app.add_typer(keys.app, name="keys")
 app.command(name="serve")(serve.serve)
 app.add_typer(mail.app, name="mail")
+app.add_typer(logs.app, name="logs")
 
 if __name__ == "__main__":
     app()

@@ -189,3 +189,20 @@ audit_head = Table(
     Column("frontier", LargeBinary, nullable=False),
     Column("last_leaf", LargeBinary, nullable=False),
 )
+
+# Minimised web-server log (pledge.logs): identical visits counted in one row. No column can
+# hold a whole IP address: ``visitor`` is a /24 or /48 network, an ISP domain or a keyed hash.
+web_visits = Table(
+    "web_visits",
+    metadata,
+    Column("day", String(10), nullable=False),  # YYYY-MM-DD, UTC
+    Column("hour", Integer, nullable=False),
+    Column("visitor", String(64), nullable=True),
+    Column("page", String(512), nullable=True),
+    Column("referrer", String(255), nullable=True),
+    Column("browser", String(64), nullable=True),
+    Column("isp", String(255), nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Index("ix_web_visits_day", "day"),
+)
