@@ -36,6 +36,7 @@ from pledge.api.routes import (
     ops,
     policy,
     reads,
+    reports,
     rights,
 )
 from pledge.mail import web as unsubscribe_pages
@@ -98,6 +99,7 @@ def create_app(
         policy,
         keys,
         mail,
+        reports,
     ):
         app.include_router(resource.router)
     app.include_router(ops.router)

@@ -23,6 +23,7 @@ from pledge.cli import (
     policy_changes,
     policy_fides,
     policy_text,
+    redact,
     serve,
     store,
 )
@@ -79,6 +80,7 @@ app.add_typer(keys.app, name="keys")
 app.command(name="serve")(serve.serve)
 app.add_typer(mail.app, name="mail")
 app.add_typer(logs.app, name="logs")
+app.command(name="redact")(redact.redact)
 
 if __name__ == "__main__":
     app()
