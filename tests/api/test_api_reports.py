@@ -50,4 +50,4 @@ def test_a_recipient_key_may_not_send_reports(zimbra: Service) -> None:
         json={"text": REPORT, "age": 30},
         headers=zimbra.as_("recipient:error_diagnostics"),
     )
-    assert_problem(response, 403, "forbidden_scope")
+    assert_problem(response, 403, "forbidden")
