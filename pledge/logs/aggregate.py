@@ -8,12 +8,11 @@ the policy's minimum group size (:meth:`pledge.store.vault.Vault.web_log_report`
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pledge.logs.minimise import Minimiser, Visit
-from pledge.logs.parse import Hit, Malformed
+from pledge.logs.parse import Hit
 
 BATCH_LINES = 50_000
 SHOWN_MALFORMED = 20
@@ -36,39 +35,40 @@ class Intake:
 
 
 def batches(
-    parsed: Iterable[Hit | Malformed],
+    parsed: Iterable[Hit | int],
     minimise: Minimiser,
     intake: Intake,
     size: int = BATCH_LINES,
-) -> Iterator[Counter[Visit]]:
-    """Counted visits, one Counter per ``size`` lines; ``intake`` tallies as it goes."""
-    counts: Counter[Visit] = Counter()
+) -> Iterator[dict[Visit, int]]:
+    """Counted visits, one dictionary per ``size`` lines; ``intake`` tallies as it goes."""
+    counts: dict[Visit, int] = {}
     seen = 0
     for item in parsed:
         seen += 1
-        if isinstance(item, Malformed):
-            intake.bad(item.line)
+        if isinstance(item, int):
+            intake.bad(item)
         else:
-            counts[minimise(item)] += 1
+            visit = minimise(item)
+            counts[visit] = counts.get(visit, 0) + 1
         if seen == size:
             intake.lines += seen
             seen = 0
             yield counts
-            counts = Counter()
+            counts = {}
     intake.lines += seen
     if counts:
         yield counts
 
 
 def ingest(
-    parsed: Iterable[Hit | Malformed],
+    parsed: Iterable[Hit | int],
     minimise: Minimiser,
-    store: Callable[[Counter[Visit]], int],
+    store: Callable[[dict[Visit, int]], int],
     size: int = BATCH_LINES,
 ) -> Intake:
     """Minimise, count and store every batch; ``store`` returns the rows it wrote."""
     intake = Intake()
     for counts in batches(parsed, minimise, intake, size):
-        intake.visits += counts.total()
+        intake.visits += sum(counts.values())
         intake.rows += store(counts)
     return intake

@@ -9,10 +9,10 @@ host. Nothing on a kept row can tie a visit to an email address.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from ua_parser import parse_user_agent
@@ -29,34 +29,9 @@ _CACHE_LIMIT = 50_000
 _SHARED_SECOND_LEVEL = frozenset(("co", "com", "net", "org", "ac", "gov", "edu", "ne", "or"))
 
 
-class Visit(NamedTuple):
-    """One minimised request; identical visits are counted together before storing."""
-
-    day: str
-    hour: int
-    visitor: str | None
-    page: str | None
-    referrer: str | None
-    browser: str | None
-    isp: str | None
-    status: int
-
-
-class _Cache:
-    """A dictionary that forgets everything when full: flat memory, hits on repeated values."""
-
-    def __init__(self, compute: Callable[[str], str | None]) -> None:
-        self._compute = compute
-        self._seen: dict[str, str | None] = {}
-
-    def __call__(self, value: str) -> str | None:
-        try:
-            return self._seen[value]
-        except KeyError:
-            if len(self._seen) >= _CACHE_LIMIT:
-                self._seen.clear()
-            found = self._seen[value] = self._compute(value)
-            return found
+#: One minimised request: (day, hour, visitor, page, referrer, browser, isp, status), each
+#: None where the policy keeps nothing. Identical visits are counted together before storing.
+Visit = tuple[str, int, str | None, str | None, str | None, str | None, str | None, int]
 
 
 def truncate_ip(text: str) -> str | None:
@@ -126,29 +101,39 @@ class Minimiser:
 
     def __init__(self, rules: WebLogs, hasher: Callable[[str], str]) -> None:
         keep = rules.keep
-        self._ip = LogElement.ip_address in keep
-        self._hash = rules.ip_addresses is IpHandling.hash
-        self._hasher = hasher
-        self._browser = _Cache(browser) if LogElement.browser in keep else None
-        self._page = _Cache(page) if LogElement.page in keep else None
-        self._referrer = _Cache(referrer_host) if LogElement.referrer in keep else None
+        self.visitor: Callable[[str], str | None] = _nothing
+        if LogElement.ip_address in keep:
+            hashing = rules.ip_addresses is IpHandling.hash
+            self.visitor = hasher if hashing else _network_or_isp
+        # Pages, referrers and user agents repeat: each distinct one is worked out once
+        # (bounded caches, so memory stays flat however long the log).
+        self._browser = _cached(browser) if LogElement.browser in keep else _nothing
+        self._page = _cached(page) if LogElement.page in keep else _nothing
+        self._referrer = _cached(referrer_host) if LogElement.referrer in keep else _nothing
         self._isp = LogElement.isp in keep
 
-    def visitor(self, host: str) -> str | None:
-        if not self._ip:
-            return None
-        if self._hash:
-            return self._hasher(host)
-        return truncate_ip(host) or isp_domain(host)
-
     def __call__(self, hit: Hit) -> Visit:
-        return Visit(
-            hit.day,
-            hit.hour,
-            self.visitor(hit.host),
-            self._page(hit.target) if self._page and hit.target else None,
-            self._referrer(hit.referrer) if self._referrer and hit.referrer else None,
-            self._browser(hit.agent) if self._browser and hit.agent else None,
-            isp_domain(hit.host) if self._isp else None,
-            hit.status,
+        host, day, hour, target, status, referrer, agent = hit
+        return (
+            day,
+            hour,
+            self.visitor(host),
+            self._page(target) if target else None,
+            self._referrer(referrer) if referrer else None,
+            self._browser(agent) if agent else None,
+            isp_domain(host) if self._isp else None,
+            status,
         )
+
+
+def _cached(compute: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    return functools.lru_cache(maxsize=_CACHE_LIMIT)(compute)
+
+
+def _nothing(_value: str) -> None:
+    return None
+
+
+def _network_or_isp(host: str) -> str | None:
+    """An address's network; for a host name (logged with lookups on) its ISP's domain."""
+    return truncate_ip(host) or isp_domain(host)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
 from pledge.errors import InputError
 from pledge.policy.model import LogElement, WebLogs
@@ -58,13 +57,16 @@ def rules(vault: Vault) -> WebLogs:
 
 
 def hasher(key: bytes) -> Callable[[str], str]:
-    """A keyed hash of an address: distinct visitors stay countable, no address recoverable."""
-    base = hmac.new(key, digestmod=hashlib.sha256)
+    """A keyed hash of an address (BLAKE2b in its keyed, MAC mode: one call, where HMAC
+    takes three): distinct visitors stay countable, no address can be recovered or guessed
+    without the key."""
+
+    base = hashlib.blake2b(key=key, digest_size=16)
 
     def keyed(address: str) -> str:
         mac = base.copy()
         mac.update(address.encode())
-        return mac.hexdigest()[:32]
+        return mac.hexdigest()
 
     return keyed
 
@@ -72,20 +74,28 @@ def hasher(key: bytes) -> Callable[[str], str]:
 def store(vault: Vault, counts: Iterable[tuple[Sequence[object], int]], *, actor: str) -> int:
     """Keep one batch of counted visits (tuples in ``_COLUMNS`` order) in one transaction."""
     rules(vault)
-    rows = [{**dict(zip(_COLUMNS, visit, strict=True)), "hits": n} for visit, n in counts]
+    rows = [(*visit, n) for visit, n in counts]
     if not rows:
         return 0
     with vault.write() as connection:
-        connection.execute(insert(web_visits), rows)
+        # Straight to the driver's executemany: SQLAlchemy's per-row parameter handling
+        # cost more than the parsing of the lines themselves.
+        connection.exec_driver_sql(_insert_sql(connection.dialect.paramstyle), rows)
         vault.record(
             connection,
             Record(
                 action="web_log_ingest",
                 actor=actor,
-                detail={"rows": len(rows), "visits": sum(row["hits"] for row in rows)},
+                detail={"rows": len(rows), "visits": sum(row[-1] for row in rows)},
             ),
         )
     return len(rows)
+
+
+def _insert_sql(paramstyle: str) -> str:
+    marks = ", ".join(["?" if paramstyle == "qmark" else "%s"] * (len(_COLUMNS) + 1))
+    columns = ", ".join(_COLUMNS)
+    return f"INSERT INTO {web_visits.name} ({columns}, hits) VALUES ({marks})"  # noqa: S608
 
 
 def report(vault: Vault, dimension: str, *, limit: int = 50) -> Report:

@@ -26,9 +26,7 @@ def upgrade() -> None:
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("hits", sa.Integer(), nullable=False),
     )
-    op.create_index("ix_web_visits_day", "web_visits", ["day"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_web_visits_day", table_name="web_visits")
     op.drop_table("web_visits")
