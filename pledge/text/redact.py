@@ -64,7 +64,7 @@ _SECRET_PARAM = re.compile(
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){3,9}\b")
-_CARD = re.compile(r"(?<![\w.\-])\d(?:[ \-]?\d){12,18}(?![\w\-]|\.\d)")
+_CARD = re.compile(r"(?<![\w.\-])\d(?:[ \-]?\d){11,18}(?![\w\-]|\.\d)")
 _SSN = re.compile(r"(?<![\w\-])\d{3}-\d{2}-\d{4}(?![\w\-])")
 _CODICE = re.compile(r"\b[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z]\b")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
@@ -78,7 +78,21 @@ _PHONE = re.compile(
 )
 _DATE_LIKE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 _PHONE_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "IE")
-_CARD_PREFIXES = re.compile(r"4|5[1-5]|2[2-7]|3[47]|3[068]|35|6(?:011|5|4[4-9]|2)")
+# Issuer prefixes and the lengths each issues (Visa, Mastercard, Amex, Diners, JCB, Discover
+# and UnionPay, Maestro): a Luhn-valid 18-digit id starting with 4 is no Visa card.
+_CARD_RANGES = tuple(
+    (re.compile(prefix), lengths)
+    for prefix, lengths in (
+        (r"4", (13, 16, 19)),
+        (r"5[1-5]|2(?:2[2-9]|[3-6]|7[01]|720)", (16,)),
+        (r"3[47]", (15,)),
+        (r"3(?:0[0-5]|[689])", (14, 16)),
+        (r"35", (16, 17, 18, 19)),
+        (r"2131|1800", (15,)),
+        (r"6(?:011|5|4[4-9]|2)", (16, 17, 18, 19)),
+        (r"5[06-8]|6", tuple(range(12, 20))),
+    )
+)
 
 
 def _compact(text: str) -> str:
@@ -115,7 +129,8 @@ def _ibans(text: str) -> Iterator[Finding]:
 def _cards(text: str) -> Iterator[Finding]:
     for m in _CARD.finditer(text):
         digits = _compact(m.group())
-        if 13 <= len(digits) <= 19 and _CARD_PREFIXES.match(digits) and luhn.is_valid(digits):
+        issued = any(p.match(digits) and len(digits) in n for p, n in _CARD_RANGES)
+        if issued and luhn.is_valid(digits):
             yield Finding(m.start(), m.end(), "card")
 
 
@@ -197,15 +212,20 @@ _STREET_BEFORE = (
     "rue|avenue|boulevard|bd|allée|chemin|place|impasse|quai|route|cours|passage|square|"
     "via|viale|piazza|piazzale|corso|largo|vicolo|contrada|borgo|rotonda|strada|stretto|"
     "incrocio|canale|calle|avenida|paseo|plaza|camino|carrera|callejón|cuesta|urbanización|"
-    "ronda|travesía|glorieta|vía|pasaje|alameda|carretera|acceso|sector"
+    "ronda|travesía|glorieta|vía|pasaje|alameda|carretera|acceso|sector|rambla|vial|"
+    "pasadizo|c\\.|cl\\.|avda\\.|pza\\.|ctra\\.|urb\\.|camí|carrer"
 )
 _STREET_SUFFIX = (
     "straße|strasse|str\\.|weg|gasse|allee|platz|ring|damm|ufer|chaussee|steig|pfad|"
-    "straat|laan|plein|gracht|kade|hof|boulevard|singel|dijk|markt|pad|dreef|park|baan"
+    "straat|laan|plein|gracht|kade|hof|boulevard|singel|dijk|markt|pad|dreef|park|baan|"
+    "steeg|wal|kanaal|haven|erf|veld|burg"
 )
-_UNIT = r"(?:,?\s*(?:Apt\.?|Suite|Ste\.?|Unit|Flat|Piano|Etage|Apt)\s*\w+)?"
+_UNIT = (
+    r"(?:,?\s*(?:Apt\.?|Suite|Ste\.?|Unit|Flat|Piano|Etage|Puerta|Piso|Appartamento|Interno)"
+    r"\s*\w+)?"
+)
 _TOWN = (
-    r"(?:,?\s*(?:\d{4,5}(?:\s?[A-Z]{2})?|[A-Z]\d{2}\s?[A-Z0-9]{4}|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})"
+    r"(?:\s*,?\s*(?:\d{4,5}(?:\s?[A-Z]{2})?|[A-Z]\d{2}\s?[A-Z0-9]{4}|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})"
     r"\s+"
     + _CAP
     + r"(?:[ \-]"
@@ -259,7 +279,8 @@ _NAME = re.compile(_NAME_WORD + r"(?:\s+" + _PARTICLE + _NAME_WORD + r"){1,2}")
 _CUE = re.compile(
     r"(?:\b(?:I'm|I am|my name is|name:|name is|Mr\.?|Mrs\.?|Ms\.?|Miss|Dr\.?|Prof\.?|Herr|Frau|"
     r"Mme|M\.|Sig\.?|Sra?\.?|Dhr\.?|Mevr\.?|regards,?|thanks,?|thank you,?|cheers,?|best,?|"
-    r"sincerely,?|from|by|contact|customer|user|client|dear|hi|hello|attn:?|cc:?|"
+    r"sincerely,?|from|by|contact|customer|user|client|dear|hi|hello|attn:?|cc:?|this is|"
+    r"caller|agent|with|"
     r"signed,?|reported by|submitted by|assigned to|for)\s*:?\s*$)",
     re.IGNORECASE,
 )
@@ -284,7 +305,11 @@ def _is_name(words: list[str], cued: bool) -> bool:
         return False
     known_first = folded[0] in first_names or folded[0].split("-")[0] in first_names
     known_last = folded[-1] in surnames or folded[-1].split("-")[0] in surnames
-    return cued or (known_first and known_last) or (known_first and len(words) == 3)
+    return (
+        cued
+        or (known_first and (known_last or len(words) == 3))
+        or (known_last and len(words[0]) > 2 and "-" not in words[0][1:] and len(words) == 2)
+    )
 
 
 def _names(text: str) -> Iterator[Finding]:
