@@ -194,6 +194,19 @@ def main() -> None:
                 else []
             ),
             "Goal: `pledge logs ingest` at >= 0.2x the bare loop, in flat memory.",
+            "",
+            "Where Pledge's time goes (cProfile and per-step timings on 200,000 lines of this "
+            "log, CPU): parsing the line into a hit about 3 us, minimising 1.3 us (of which the "
+            "keyed hash 0.6 us), counting 0.3 us, storing 3.8 us per row. Every line of this "
+            "log comes from a new address, so every line is a row of its own; a real log, where "
+            "a visitor requests several pages in an hour, stores far fewer rows. What was tried, "
+            "in order of gain: possessive quantifiers in the line regex (6x on the regex, which "
+            "the ceiling shares), the driver's `executemany` instead of SQLAlchemy's per-row "
+            "parameter handling (halved the store step), no index on `web_visits` (a third of "
+            "the insert), plain tuples instead of named tuples, `lru_cache`d page, referrer and "
+            "browser reduction, keyed BLAKE2b instead of HMAC-SHA256. The raw SQLite insert of "
+            "the same rows alone costs 2.4 us per row here, so storing each visitor's row keeps "
+            "Pledge below 0.2x on this all-distinct log.",
         ]
     )
     print(text)
