@@ -57,10 +57,9 @@ def rules(vault: Vault) -> WebLogs:
 
 
 def hasher(key: bytes) -> Callable[[str], str]:
-    """A keyed hash of an address (BLAKE2b in its keyed, MAC mode: one call, where HMAC
-    takes three): distinct visitors stay countable, no address can be recovered or guessed
-    without the key."""
-
+    """A keyed hash of an address (BLAKE2b in its keyed mode, a MAC that hashes once where
+    HMAC hashes twice): distinct visitors stay countable, and without the key no address can
+    be recovered or guessed from the short list of possible ones."""
     base = hashlib.blake2b(key=key, digest_size=16)
 
     def keyed(address: str) -> str:
