@@ -177,7 +177,9 @@ def main() -> None:
             "",
             machine_summary(("pledge", "ua-parser")),
             "",
-            f"Command: `.venv/bin/python bench/logs.py --lines {n} --write`. One generated "
+            f"Command: `.venv/bin/python bench/logs.py --lines {n}"
+            + (f" --big {args.big}" if args.big else "")
+            + " --write`. One generated "
             f"combined log of {n:,} lines ({size_mb:.0f} MB), every line from a distinct "
             "address; the same file for every reader, in the same run.",
             "",
