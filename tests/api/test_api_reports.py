@@ -31,7 +31,7 @@ def test_a_report_is_kept_redacted_for_troubleshooting_only(zimbra: Service) -> 
     assert body["redacted"] == {"email": 1, "card": 1, "ip": 1}
     kept = zimbra.vault.read(body["subject"], TROUBLESHOOTING, "engineering")
     assert kept.values == {
-        "report": "Crash in build 8.0.4 for [EMAIL], card [CARD] declined, server [IP]"
+        "error_report.report": "Crash in build 8.0.4 for [EMAIL], card [CARD] declined, server [IP]"
     }
     with pytest.raises(DeniedError):
         zimbra.vault.read(body["subject"], "marketing.communications.email", "marketing")
