@@ -1,14 +1,14 @@
 """minimised web-server log (pledge.logs)
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0009"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
