@@ -37,6 +37,7 @@ from pledge.api.routes import (
     ops,
     policy,
     reads,
+    reports,
     rights,
 )
 from pledge.mail import web as unsubscribe_pages
@@ -101,6 +102,7 @@ def create_app(
         policy,
         keys,
         mail,
+        reports,
     ):
         app.include_router(resource.router)
     app.include_router(ops.router)

@@ -50,6 +50,22 @@ class BulkCollectIn(_In):
     items: list[CollectIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class ReportIn(_In):
+    text: str = Field(min_length=1, max_length=100_000, description="The report, as sent.")
+    subject: SubjectRef | None = Field(
+        default=None, description="The known subject who sent it; else a new one is created."
+    )
+    age: int | None = Field(
+        default=None, ge=0, le=150, description="Needed where the point has a minimum age."
+    )
+
+
+class ReportOut(BaseModel):
+    subject: str
+    point: str
+    redacted: dict[str, int] = Field(description="How many values of each kind were replaced.")
+
+
 class CollectedOut(BaseModel):
     subject: str
     point: str

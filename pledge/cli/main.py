@@ -17,12 +17,14 @@ from pledge.cli import (
     decide,
     demo,
     keys,
+    logs,
     mail,
     master_key,
     policy,
     policy_changes,
     policy_fides,
     policy_text,
+    redact,
     serve,
     store,
 )
@@ -79,6 +81,8 @@ app.add_typer(keys.app, name="keys")
 app.command(name="serve")(serve.serve)
 app.add_typer(mail.app, name="mail")
 app.add_typer(cookies.app, name="cookies")
+app.add_typer(logs.app, name="logs")
+app.command(name="redact")(redact.redact)
 
 if __name__ == "__main__":
     app()

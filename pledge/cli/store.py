@@ -201,3 +201,5 @@ def run(
         table.add_row(category, str(count))
     console.print(table)
     console.print(f"{report.subjects} subject(s) touched, {report.keys_destroyed} key(s) destroyed")
+    if report.web_visits:
+        console.print(f"{report.web_visits} web-log row(s) past retention deleted")

@@ -74,6 +74,8 @@ def problems(policy: Policy) -> list[Problem]:
     found += _communication_problems(policy)
     found += _storage_problems(policy)
     found += _cookie_consent_problems(policy)
+    found += _web_log_problems(policy)
+    found += _report_problems(policy)
     return found
 
 
@@ -297,3 +299,34 @@ def _cookie_consent_problems(policy: Policy) -> Iterator[Problem]:
             yield loc, f"unknown purpose '{purpose}'{suggest(purpose, policy.purposes)}"
         elif spec.basis is Basis.legal_obligation:
             yield loc, f"'{purpose}' is a legal obligation; no signal can opt a person out of it"
+
+
+def _web_log_problems(policy: Policy) -> Iterator[Problem]:
+    if policy.web_logs is None:
+        return
+    point = policy.collection_points.get(policy.web_logs.point)
+    if point is None:
+        hint = suggest(policy.web_logs.point, policy.collection_points)
+        yield ("web_logs", "point"), f"no collection point '{policy.web_logs.point}'{hint}"
+        return
+    for element, field in policy.web_logs.keep.items():
+        if field not in point.fields:
+            yield (
+                ("web_logs", "keep", element.value),
+                f"'{field}' is not a field of collection point '{policy.web_logs.point}'"
+                f"{suggest(field, point.fields)}",
+            )
+
+
+def _report_problems(policy: Policy) -> Iterator[Problem]:
+    for name, intake in policy.reports.items():
+        point = policy.collection_points.get(intake.point)
+        if point is None:
+            hint = suggest(intake.point, policy.collection_points)
+            yield ("reports", name, "point"), f"no collection point '{intake.point}'{hint}"
+        elif intake.field not in point.fields:
+            yield (
+                ("reports", name, "field"),
+                f"'{intake.field}' is not a field of collection point '{intake.point}'"
+                f"{suggest(intake.field, point.fields)}",
+            )

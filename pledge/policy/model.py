@@ -278,6 +278,41 @@ class CookieConsent(_Part):
     )
 
 
+class LogElement(StrEnum):
+    """What an access-log line can give, once minimised (see :mod:`pledge.logs.minimise`)."""
+
+    ip_address = "ip_address"
+    browser = "browser"
+    page = "page"
+    referrer = "referrer"
+    isp = "isp"
+
+
+class IpHandling(StrEnum):
+    truncate = "truncate"
+    hash = "hash"
+
+
+class WebLogs(_Part):
+    """How web-server access logs are taken in: only what a collection point declares."""
+
+    point: Name = Field(description="The collection point whose fields a visit is stored as.")
+    keep: dict[LogElement, Name] = Field(
+        default_factory=dict,
+        description="Each log element kept, and the point's field it is kept as; the rest "
+        "is dropped at intake.",
+    )
+    ip_addresses: IpHandling = IpHandling.truncate
+    min_group_size: int = Field(default=10, ge=2)
+
+
+class ReportIntake(_Part):
+    """Free text people send (error reports, installation notices), kept only once redacted."""
+
+    point: Name = Field(description="The collection point the redacted text is collected at.")
+    field: Name = Field(description="The point's field that holds the text.")
+
+
 class Changes(_Part):
     notice_days: int = Field(ge=0)
     material_change_needs_consent: bool = Field(
@@ -307,6 +342,8 @@ class Policy(_Part):
     rights: Rights
     cookies: list[Cookie] = Field(default_factory=list)
     cookie_consent: CookieConsent = Field(default_factory=CookieConsent)
+    web_logs: WebLogs | None = None
+    reports: dict[Name, ReportIntake] = Field(default_factory=dict)
     changes: Changes
 
     @field_validator("version", mode="before")

@@ -1,10 +1,10 @@
 """First start and every start: the store's own keys and the policy versions it has seen.
 
-Three secrets live in ``meta``, each wrapped by the master key: a check value (so a wrong
-master key is refused at start-up, not discovered as garbage later), the blind-index key, and
-the audit log's Ed25519 signing key. Policy versions are recorded with their text: data keeps
-the limits of the version it was collected under, so every version ever active must stay
-readable.
+Four secrets live in ``meta``, each wrapped by the master key: a check value (so a wrong
+master key is refused at start-up, not discovered as garbage later), the blind-index key, the
+audit log's Ed25519 signing key, and the key that hashes web-log addresses. Policy versions
+are recorded with their text: data keeps the limits of the version it was collected under, so
+every version ever active must stay readable.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _CHECK = b"pledge-master-key-check/v1"
 class StoreSecrets:
     index_key: bytes
     signing_key: Ed25519PrivateKey
+    web_log_key: bytes
 
 
 def _secret(connection: Connection, keys: KeyProvider, name: str, make: bytes) -> bytes:
@@ -49,7 +50,8 @@ def load_secrets(engine: Engine, keys: KeyProvider) -> StoreSecrets:
             Encoding.Raw, PrivateFormat.Raw, NoEncryption()
         )
         signing = _secret(connection, keys, "audit_signing_key", fresh)
-    return StoreSecrets(index_key, Ed25519PrivateKey.from_private_bytes(signing))
+        web_log_key = _secret(connection, keys, "web_log_key", os.urandom(32))
+    return StoreSecrets(index_key, Ed25519PrivateKey.from_private_bytes(signing), web_log_key)
 
 
 def activate_policy(engine: Engine, text: str, file: str, now: dt.datetime) -> CompiledPolicy:

@@ -1,7 +1,8 @@
 """Retention: delete what the policy no longer lets us keep, and say what went (not the values).
 
-Two things end: values past their category's retention period, and legal holds of erased
-subjects past their end, after which the subject's key is destroyed too.
+Three things end: values past their category's retention period, legal holds of erased
+subjects past their end (after which the subject's key is destroyed too), and days of the
+minimised web log older than the retention of what a visit keeps.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 
 from pledge.policy.taxonomy import covers
+from pledge.store import weblogs
 from pledge.store.audit import Record
 from pledge.store.rights import hold_days
 from pledge.store.schema import personal_values, subjects
@@ -27,6 +29,7 @@ class RetentionReport:
     deleted: dict[str, int]  # category -> values deleted
     subjects: int
     keys_destroyed: int
+    web_visits: int = 0
 
 
 def _expired(
@@ -99,4 +102,5 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
                     },
                 ),
             )
-    return RetentionReport(dict(deleted), touched, shredded)
+    web_visits = weblogs.expire(vault, now, actor=actor)
+    return RetentionReport(dict(deleted), touched, shredded, web_visits)

@@ -216,3 +216,21 @@ cookie_choices = Table(
     PrimaryKeyConstraint("receipt_id", "seq"),
     ForeignKeyConstraint(["receipt_id"], ["cookie_receipts.receipt_id"], ondelete="CASCADE"),
 )
+
+# Minimised web-server log (pledge.logs): identical visits counted in one row. No column can
+# hold a whole IP address: ``visitor`` is a /24 or /48 network, an ISP domain or a keyed hash.
+# No index: one would cost a third of the intake's time, and the reports and the retention
+# run read the whole table anyway.
+web_visits = Table(
+    "web_visits",
+    metadata,
+    Column("day", String(10), nullable=False),  # YYYY-MM-DD, UTC
+    Column("hour", Integer, nullable=False),
+    Column("visitor", String(64), nullable=True),
+    Column("page", String(512), nullable=True),
+    Column("referrer", String(255), nullable=True),
+    Column("browser", String(64), nullable=True),
+    Column("isp", String(255), nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("hits", Integer, nullable=False),
+)

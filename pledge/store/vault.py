@@ -29,8 +29,8 @@ from pledge.policy import (
     Choices,
     CompiledPolicy,
 )
-from pledge.policy.model import Basis
-from pledge.store import collect, disclosure, receipts, retention, rights
+from pledge.policy.model import Basis, WebLogs
+from pledge.store import collect, disclosure, receipts, retention, rights, weblogs
 from pledge.store import consents as consent_ledger
 from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
@@ -71,6 +71,7 @@ class Vault:
         index: BlindIndex,
         audit: AuditLog,
         clock: Clock,
+        web_log_key: bytes,
     ) -> None:
         self.engine = engine
         self.keys = keys
@@ -78,6 +79,7 @@ class Vault:
         self.index = index
         self.audit = audit
         self.clock = clock
+        self._web_log_key = web_log_key
         self._commits = GroupCommit(engine)
 
     def write(self) -> AbstractContextManager[Connection]:
@@ -129,7 +131,8 @@ class Vault:
         )
         if audit.sequencer:
             log.sequencer.start()
-        return cls(engine, keys, policy, BlindIndex(secrets.index_key), log, clock)
+        index = BlindIndex(secrets.index_key)
+        return cls(engine, keys, policy, index, log, clock, secrets.web_log_key)
 
     def close(self) -> None:
         """Stop this process's sequencer (integrating what is queued, if it is the one), then
@@ -362,6 +365,25 @@ class Vault:
 
     def disclosures(self, subject: str) -> list[dict[str, Any]]:
         return disclosure.listing(self, subject)
+
+    # --- web-server logs (minimised by pledge.logs before they get here) -------------------
+
+    def web_log_rules(self) -> WebLogs:
+        """The policy's ``web_logs`` section; an InputError when it has none."""
+        return weblogs.rules(self)
+
+    def web_log_hasher(self) -> Callable[[str], str]:
+        """The keyed hash that stands in for an address when the policy says ``hash``."""
+        return weblogs.hasher(self._web_log_key)
+
+    def store_web_visits(
+        self, counts: Iterable[tuple[Sequence[object], int]], *, actor: str = "logs"
+    ) -> int:
+        """Keep one batch of counted, already minimised visits; audited."""
+        return weblogs.store(self, counts, actor=actor)
+
+    def web_log_report(self, dimension: str, *, limit: int = 50) -> weblogs.Report:
+        return weblogs.report(self, dimension, limit=limit)
 
     def run_retention(self) -> retention.RetentionReport:
         return retention.run(self)

@@ -87,6 +87,7 @@ SCOPES = {
     ("POST", "/v1/collect/newsletter"): {"role", "admin"},
     ("POST", "/v1/collect/newsletter/bulk"): {"role", "admin"},
     ("POST", "/v1/subjects/lookup"): {"role", "admin"},
+    ("POST", "/v1/reports/errors"): {"role", "admin"},
     ("GET", f"/v1/subjects/{SUBJECT}/data"): {"role"},
     ("GET", f"/v1/subjects/{SUBJECT}/consents"): {"role", "admin"},
     ("GET", f"/v1/subjects/{SUBJECT}/consents/history"): {"role", "admin"},

@@ -1,0 +1,22 @@
+"""Free-text reports (errors, installation notices), redacted before anything is kept.
+
+A website or collector key (a role key, as for collection) may send them: what is kept is
+decided by the policy's ``reports`` section and the collection point it names.
+"""
+
+from __future__ import annotations
+
+from pledge.api.deps import StaffKey, VaultDep
+from pledge.api.problems import documented
+from pledge.api.routes import v1_router
+from pledge.api.schemas import ReportIn, ReportOut
+from pledge.text.reports import take_report
+
+router = v1_router(tags=["reports"])
+
+
+@router.post("/reports/{kind}", responses=documented(404, 409))
+def report(kind: str, body: ReportIn, vault: VaultDep, _key: StaffKey) -> ReportOut:
+    """Redact the personal data found in ``text`` and keep the rest for the report's purpose."""
+    done = take_report(vault, kind, body.text, subject=body.subject, age=body.age)
+    return ReportOut(subject=done.subject, point=done.point, redacted=dict(done.redacted))
