@@ -17,8 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from pledge.cli._output import console, print_json
+from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
 from pledge.policy import load_policy
 from pledge.policy.diff import diff_policies
+from pledge.policy.impact import impact
 from pledge.policy.notice import build_notice, render_notice
 
 OldFile = Annotated[Path, typer.Argument(help="The policy file as it was.", show_default=False)]
@@ -88,3 +90,62 @@ def render(
     else:
         output.write_text(text, encoding="utf-8")
         console.print(f"wrote the notice to {output}")
+
+
+def simulate(
+    new: NewFile,
+    policy: PolicyOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    as_json: AsJson = False,
+) -> None:
+    """Before publishing NEW: what each material change would touch in the store (values by
+    version, people to tell), and which new uses would wait for consent."""
+    proposed = load_policy(new).policy
+    with vault_for(policy, data_dir, database_url, sequencer=False) as vault:
+        current = vault.policy.policy
+        result = diff_policies(current, proposed)
+        touches = impact(current, proposed, result, vault.holdings())
+        rows = [(touch, vault.people_holding(touch.points)) for touch in touches]
+        reached = [t.points for t in touches if t.values or t.points is None]
+        union: set[str] | None = set()
+        for points in reached:
+            union = None if points is None or union is None else union | points
+        notices = vault.people_holding(union) if reached else 0
+    summary = {
+        "old_version": result.old_version,
+        "new_version": result.new_version,
+        "notices": notices,
+        "changes": [
+            {
+                **touch.change.as_dict(),
+                "values": touch.values,
+                "values_by_version": touch.by_version,
+                "people": people,
+                "waits_for_consent": touch.waits_for_consent,
+            }
+            for touch, people in rows
+        ],
+    }
+    if as_json:
+        print_json(summary)
+        return
+    if not rows:
+        console.print(f"{result.new_version} makes no material change: no notice is needed")
+        return
+    table = Table(
+        title=f"{result.old_version} -> {result.new_version}: material changes",
+        title_justify="left",
+    )
+    for column in ("Change", "Values touched", "By version", "People", "Waits for consent"):
+        table.add_column(column, overflow="fold")
+    for touch, people in rows:
+        table.add_row(
+            Text(touch.change.summary),
+            str(touch.values),
+            Text(", ".join(f"{v}: {n}" for v, n in touch.by_version.items()) or "-"),
+            "everyone" if touch.points is None else str(people),
+            "yes" if touch.waits_for_consent else "no",
+        )
+    console.print(table)
+    console.print(f"{notices} people would be sent a notice of these changes")

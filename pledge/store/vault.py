@@ -30,7 +30,7 @@ from pledge.policy import (
     CompiledPolicy,
 )
 from pledge.policy.model import Basis, WebLogs
-from pledge.store import collect, disclosure, receipts, retention, rights, weblogs
+from pledge.store import collect, disclosure, holdings, receipts, retention, rights, weblogs
 from pledge.store import consents as consent_ledger
 from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
@@ -216,6 +216,16 @@ class Vault:
                 )
             ).scalar()
         return found
+
+    def holdings(self) -> list[holdings.Holding]:
+        """Counts of the values held per point, field, category and version (no one named)."""
+        with reading(self.engine) as connection:
+            return holdings.holdings(connection)
+
+    def people_holding(self, points: Iterable[str] | None) -> int:
+        """How many active subjects hold a value from any of ``points`` (None: all of them)."""
+        with reading(self.engine) as connection:
+            return holdings.people(connection, points)
 
     # --- purpose-bound reads ----------------------------------------------------------------
 

@@ -1,0 +1,66 @@
+"""What the store holds, counted: values per collection point, field, category and policy
+version, and the people behind them. Nothing is decrypted and no one is named, so these counts
+need no purpose and leave no audit entry; they answer "what would this policy change touch?"
+before the change is published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+
+from pledge.store.schema import personal_values, subjects
+
+_ACTIVE = subjects.c.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """``values`` values of ``point.field`` (category ``category``) collected under
+    ``version``, from active subjects."""
+
+    point: str
+    field: str
+    category: str
+    version: str
+    values: int
+
+
+def holdings(connection: Connection) -> list[Holding]:
+    query = (
+        select(
+            personal_values.c.point,
+            personal_values.c.field,
+            personal_values.c.category,
+            personal_values.c.policy_version,
+            func.count(),
+        )
+        .join(subjects, subjects.c.subject_id == personal_values.c.subject_id)
+        .where(_ACTIVE)
+        .group_by(
+            personal_values.c.point,
+            personal_values.c.field,
+            personal_values.c.category,
+            personal_values.c.policy_version,
+        )
+    )
+    return [Holding(*row) for row in connection.execute(query)]
+
+
+def people(connection: Connection, points: Iterable[str] | None) -> int:
+    """Active subjects holding a value from any of ``points`` (every active subject: None)."""
+    if points is None:
+        query = select(func.count()).select_from(subjects).where(_ACTIVE)
+    else:
+        wanted = sorted(set(points))
+        if not wanted:
+            return 0
+        query = (
+            select(func.count(func.distinct(personal_values.c.subject_id)))
+            .join(subjects, subjects.c.subject_id == personal_values.c.subject_id)
+            .where(_ACTIVE, personal_values.c.point.in_(wanted))
+        )
+    count: int = connection.execute(query).scalar_one()
+    return count
