@@ -67,6 +67,8 @@ def _root(
 policy.app.command(name="diff")(policy_changes.diff)
 policy.app.command(name="render")(policy_changes.render)
 policy.app.command(name="simulate")(policy_changes.simulate)
+policy.app.command(name="publish")(policy_changes.publish)
+policy.app.command(name="history")(policy_changes.history)
 policy.app.command(name="export")(policy_fides.export)
 policy.app.command(name="import-fides")(policy_fides.import_fides_command)
 policy.app.command(name="import")(policy_text.import_text)

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from pledge.cli._output import console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
+from pledge.errors import ConflictError
 from pledge.policy import load_policy
 from pledge.policy.diff import diff_policies
 from pledge.policy.impact import impact
@@ -149,3 +150,58 @@ def simulate(
         )
     console.print(table)
     console.print(f"{notices} people would be sent a notice of these changes")
+
+
+def publish(
+    file: Annotated[Path, typer.Argument(help="The new policy file.", show_default=False)],
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    as_json: AsJson = False,
+) -> None:
+    """Make FILE the policy this store enforces; every earlier version stays on record, and data
+    keeps the limits of the version it was collected under."""
+    with vault_for(file, data_dir, database_url, sequencer=False) as vault:
+        history = vault.policy_history()
+        current = vault.policy
+        latest = history[-1][0]
+        if current.version != latest:
+            raise ConflictError(
+                f"version '{current.version}' was published before '{latest}', which is in "
+                "force; to go back, publish the old rules under a new version"
+            )
+        earlier = [v for v, _ in history if v != current.version]
+        before = current.history[earlier[-1]].policy if earlier else None
+    result = diff_policies(before, current.policy) if before is not None else None
+    report = {
+        "version": current.version,
+        "previous": before.version if before is not None else None,
+        "material": [c.as_dict() for c in result.material] if result else [],
+    }
+    if as_json:
+        print_json(report)
+        return
+    console.print(f"policy {current.version} is in force")
+    if result is not None:
+        console.print(
+            f"{len(result.material)} material change(s) since {before.version if before else '-'}"
+            + ("; `pledge policy simulate` shows whom they reach" if result.material else "")
+        )
+
+
+def history(
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    as_json: AsJson = False,
+) -> None:
+    """Every policy version the store has enforced, oldest first."""
+    with vault_for(None, data_dir, database_url, sequencer=False) as vault:
+        versions = vault.policy_history()
+    if as_json:
+        print_json([{"version": v, "activated_at": at.isoformat()} for v, at in versions])
+        return
+    table = Table(title="Policy versions", title_justify="left")
+    table.add_column("Version")
+    table.add_column("Activated (UTC)")
+    for version, at in versions:
+        table.add_row(Text(version), at.isoformat(timespec="seconds"))
+    console.print(table)

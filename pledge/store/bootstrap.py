@@ -82,6 +82,17 @@ def activate_policy(engine: Engine, text: str, file: str, now: dt.datetime) -> C
     return compiled
 
 
+def policy_history(engine: Engine) -> list[tuple[str, dt.datetime]]:
+    """Every version this store has enforced, with when it was first activated, oldest first."""
+    with reading(engine) as connection:
+        rows = connection.execute(
+            select(policy_versions.c.version, policy_versions.c.activated_at).order_by(
+                policy_versions.c.activated_at
+            )
+        ).all()
+    return [(version, at) for version, at in rows]
+
+
 def latest_policy(engine: Engine) -> str | None:
     """The text of the most recently activated policy, for commands run without --policy."""
     with reading(engine) as connection:

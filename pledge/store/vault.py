@@ -35,7 +35,7 @@ from pledge.store import consents as consent_ledger
 from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
 from pledge.store.audit.settings import AuditSettings
-from pledge.store.bootstrap import activate_policy, latest_policy, load_secrets
+from pledge.store.bootstrap import activate_policy, latest_policy, load_secrets, policy_history
 from pledge.store.collect import LOOKUP_KINDS, Collected, Collection, aad
 from pledge.store.commit import GroupCommit
 from pledge.store.crypto import BlindIndex, SubjectCipher
@@ -216,6 +216,10 @@ class Vault:
                 )
             ).scalar()
         return found
+
+    def policy_history(self) -> list[tuple[str, dt.datetime]]:
+        """Every policy version this store has enforced and when it was first activated."""
+        return policy_history(self.engine)
 
     def holdings(self) -> list[holdings.Holding]:
         """Counts of the values held per point, field, category and version (no one named)."""
