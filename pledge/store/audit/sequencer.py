@@ -17,6 +17,7 @@ each batch, so even two sequencers would only take turns, never interleave.
 
 from __future__ import annotations
 
+import binascii
 import fcntl
 import hashlib
 import logging
@@ -24,7 +25,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from pledge.errors import AuditPendingError
 from pledge.store.audit import merkle
 from pledge.store.audit.checkpoint import Checkpoint, sign_checkpoint
-from pledge.store.audit.entries import header
 from pledge.store.audit.publish import Publisher
 from pledge.store.schema import audit_checkpoints, audit_head, audit_queue
 
@@ -295,35 +295,14 @@ class Sequencer:
     def _integrate_batch(self) -> Batch | None:
         with self._lock.transaction() as connection:
             head = _head(connection)
-            rows = connection.execute(
-                select(
-                    audit_queue.c.id,
-                    audit_queue.c.subject_ref,
-                    audit_queue.c.body,
-                    audit_queue.c.queued_at,
-                )
-                .order_by(audit_queue.c.id)
-                .limit(self.batch_size)
-            ).all()
+            # Straight from and to the driver: SQLAlchemy's row objects and per-value binary
+            # processing would cost more than everything else a leaf needs here.
+            rows = connection.exec_driver_sql(_SELECT_QUEUED % int(self.batch_size)).all()
             if not rows:
                 return None
-            tree = _tree(head)
-            prev = b"" if head is None else head.last_leaf
-            sha256 = hashlib.sha256
-            entries: list[tuple[int, str | None, bytes, bytes, int]] = []
-            leaves: list[bytes] = []
-            seq = tree.size
-            for queue_id, subject_ref, body, _queued in rows:
-                entry = header(seq, prev) + bytes(body)
-                prev = sha256(b"\x00" + entry).digest()
-                leaves.append(prev)
-                entries.append((seq, subject_ref, entry, prev, queue_id))
-                seq += 1
-            tree.extend(leaves)
-            # Straight to the driver: SQLAlchemy's per-value binary processing would cost
-            # more than everything else a leaf needs here.
+            entries, prev, tree = _entries(head, rows)
             connection.exec_driver_sql(_insert_entries(connection), entries)
-            ids = [row.id for row in rows]
+            ids = [row[0] for row in rows]
             removed = _delete_queued(connection, ids)
             if removed != len(ids):
                 raise AuditPendingError("the audit queue changed under the sequencer; retrying")
@@ -335,7 +314,30 @@ class Sequencer:
             checkpoint = sign_checkpoint(self._signing_key, self._origin, tree.size, tree.root())
             _write_checkpoint(connection, checkpoint, self._clock(), self._signing_key)
         now = time.time()
-        return Batch(checkpoint, [now - row.queued_at for row in rows])
+        return Batch(checkpoint, [now - row[3] for row in rows])
+
+
+_SELECT_QUEUED = "SELECT id, subject_ref, body, queued_at FROM audit_queue ORDER BY id LIMIT %d"
+
+
+def _entries(
+    head: Any, rows: Sequence[Any]
+) -> tuple[list[tuple[Any, ...]], bytes, merkle.TreeBuilder]:
+    """The batch's entries as driver parameters, the last leaf hash and the grown tree."""
+    tree = _tree(head)
+    prev = b"" if head is None else head.last_leaf
+    sha256, hexlify = hashlib.sha256, binascii.hexlify
+    entries: list[tuple[Any, ...]] = []
+    leaves: list[bytes] = []
+    seq = tree.size
+    for queue_id, subject_ref, body, _queued in rows:
+        entry = b"%d %s\n%s" % (seq, hexlify(prev), body)  # the bytes entries.encode gives
+        prev = sha256(b"\x00" + entry).digest()
+        leaves.append(prev)
+        entries.append((seq, subject_ref, entry, prev, queue_id))
+        seq += 1
+    tree.extend(leaves)
+    return entries, prev, tree
 
 
 def _insert_entries(connection: Connection) -> str:

@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -160,20 +161,23 @@ def _walk(
     Each chunk is checked whole (hashes, links and indices in flat loops inside C); only a
     chunk that fails is walked entry by entry, to name the first bad one."""
     sha256, hexlify, starts = hashlib.sha256, binascii.hexlify, bytes.startswith
+    first, second = itemgetter(0), itemgetter(1)
     tree = merkle.TreeBuilder.restore(since.size, since.subtrees)
     wanted = sorted(size for size in roots if size > since.size)
     prev, expected = since.last_leaf, since.size
     if since.size in roots and roots[since.size] != tree.root():
         return _Walked(_mismatch(since.size), expected, Progress.start())
     for chunk in chunks:
-        seqs, entries = zip(*chunk, strict=True)
-        n = len(entries)
+        # itemgetter, not zip(*chunk): that makes an iterator per row, and so many tracked
+        # objects set off the garbage collector's full passes over the whole heap.
+        n = len(chunk)
+        seqs, entries = list(map(first, chunk)), list(map(second, chunk))
         hashes = [sha256(b"\x00" + entry).digest() for entry in entries]
         headers = map(
             b"%d %s\n".__mod__,
             zip(range(expected, expected + n), map(hexlify, [prev, *hashes[:-1]]), strict=True),
         )
-        if seqs != tuple(range(expected, expected + n)) or not all(map(starts, entries, headers)):
+        if seqs != list(range(expected, expected + n)) or not all(map(starts, entries, headers)):
             return _Walked(_first_problem(chunk, expected, prev), expected, Progress.start())
         done = 0
         for size in wanted[bisect.bisect_right(wanted, expected) :]:
