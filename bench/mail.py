@@ -64,7 +64,7 @@ def _vault(folder: Path) -> Any:
 
     return Vault.open(
         sqlite_url(folder / "pledge.sqlite3"),
-        LocalKeyFileProvider(folder / "master.key"),
+        LocalKeyFileProvider(folder / "master.key", create=True),
         POLICY.read_text(encoding="utf-8"),
         policy_file=str(POLICY),
     )

@@ -578,7 +578,7 @@ def postgres_database(base_url: str) -> Iterator[str]:
 
 @contextlib.contextmanager
 def open_store(backend: str, policy_text: str, tmp: Path) -> Iterator[tuple[Vault, str]]:
-    keys = LocalKeyFileProvider(tmp / f"{backend}-master.key")
+    keys = LocalKeyFileProvider(tmp / f"{backend}-master.key", create=True)
     if backend == "sqlite":
         path = tmp / "bench.sqlite3"
         vault = Vault.open(sqlite_url(path), keys, policy_text, policy_file=POLICY_FILE)

@@ -18,6 +18,7 @@
     ├── ScopeForbidden            HTTP: a valid key whose scope may not call this endpoint
     ├── BodyTooLarge              HTTP: the request body is over the configured limit
     ├── RateLimited               HTTP: the key used up its tokens; try again after a while
+    │   └── TooManyAttempts       too many wrong attempts at one credential; wait, then retry
     ├── Unhealthy                 HTTP: the database does not answer the health check
     └── SmtpUnavailable           email: the SMTP server stayed unreachable; messages stay queued
 
@@ -210,6 +211,21 @@ class RateLimited(PledgeError):
         seconds = max(1, math.ceil(retry_after))
         super().__init__(
             f"this API key made too many requests; retry in {seconds} s", retry_after=seconds
+        )
+        self.headers = {"Retry-After": str(seconds)}  # type: ignore[misc]
+
+
+class TooManyAttempts(RateLimited):
+    """Too many wrong attempts at one credential in a row; ``Retry-After`` says when to retry."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        PledgeError.__init__(
+            self,
+            f"too many wrong attempts at this credential; retry in {seconds} s",
+            retry_after=seconds,
         )
         self.headers = {"Retry-After": str(seconds)}  # type: ignore[misc]
 

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pledge.errors import InputError
 from pledge.store.audit.settings import AuditSettings
-from pledge.store.database import sqlite_url
+from pledge.store.database import is_new_store, sqlite_url
 from pledge.store.keys import EnvKeyProvider, KeyProvider, LocalKeyFileProvider
 
 if TYPE_CHECKING:
@@ -24,6 +24,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("pledge-data"), description="Embedded-default home.")
     database_url: str | None = Field(default=None, description="Default: SQLite in data_dir.")
+    key_store_url: str | None = Field(
+        default=None,
+        description="Where data keys live. Default: a SQLite file beside a SQLite database; "
+        "the same PostgreSQL database otherwise.",
+    )
     policy: Path | None = Field(default=None, description="The policy file to enforce.")
     master_key_source: str = Field(
         default="file", description="'file' (data_dir/master.key) or 'env' (PLEDGE_MASTER_KEY)."
@@ -59,7 +64,9 @@ class Settings(BaseSettings):
             return EnvKeyProvider()
         if self.master_key_source == "file":
             self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            return LocalKeyFileProvider(self.data_dir / "master.key")
+            return LocalKeyFileProvider(
+                self.data_dir / "master.key", create=is_new_store(self.url())
+            )
         raise InputError(
             f"PLEDGE_MASTER_KEY_SOURCE must be 'file' or 'env', not '{self.master_key_source}'"
         )
@@ -85,5 +92,10 @@ def open_vault(settings: Settings) -> Vault:
     path = settings.policy
     text = None if path is None else read_policy_text(path)
     return Vault.open(
-        settings.url(), settings.key_provider(), text, policy_file=str(path), audit=settings.audit()
+        settings.url(),
+        settings.key_provider(),
+        text,
+        policy_file=str(path),
+        audit=settings.audit(),
+        key_store_url=settings.key_store_url,
     )

@@ -77,7 +77,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def master_key(tmp_path: Path) -> LocalKeyFileProvider:
-    return LocalKeyFileProvider(tmp_path / "master.key")
+    return LocalKeyFileProvider(tmp_path / "master.key", create=True)
 
 
 @pytest.fixture(scope="session")

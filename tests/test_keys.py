@@ -25,7 +25,7 @@ def _b64_key() -> str:
 
 
 def test_wrap_round_trip(tmp_path: Path) -> None:
-    provider = LocalKeyFileProvider(tmp_path / "master.key")
+    provider = LocalKeyFileProvider(tmp_path / "master.key", create=True)
     data_key = new_data_key()
     wrapped = provider.wrap(data_key)
     assert data_key not in wrapped
@@ -34,19 +34,19 @@ def test_wrap_round_trip(tmp_path: Path) -> None:
 
 def test_key_file_created_private_and_reused(tmp_path: Path) -> None:
     path = tmp_path / "master.key"
-    first = LocalKeyFileProvider(path)
+    first = LocalKeyFileProvider(path, create=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(base64.b64decode(path.read_text())) == 32
     assert list(tmp_path.iterdir()) == [path]
 
-    second = LocalKeyFileProvider(path)
+    second = LocalKeyFileProvider(path, create=True)
     assert second.key_id == first.key_id
     assert second.unwrap(first.wrap(b"k" * 32)) == b"k" * 32
 
 
 def test_key_id_is_a_fingerprint_not_the_key(tmp_path: Path) -> None:
     path = tmp_path / "master.key"
-    provider = LocalKeyFileProvider(path)
+    provider = LocalKeyFileProvider(path, create=True)
     key = base64.b64decode(path.read_text())
     assert provider.key_id == key_fingerprint(key)
     assert len(provider.key_id) == 16
@@ -56,10 +56,10 @@ def test_key_id_is_a_fingerprint_not_the_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
 def test_group_or_world_accessible_key_file_refused(tmp_path: Path, mode: int) -> None:
     path = tmp_path / "master.key"
-    LocalKeyFileProvider(path)
+    LocalKeyFileProvider(path, create=True)
     path.chmod(mode)
     with pytest.raises(MasterKeyError) as err:
-        LocalKeyFileProvider(path)
+        LocalKeyFileProvider(path, create=True)
     assert f"chmod 600 {path}" in err.value.message
     assert f"{mode:04o}" in err.value.message
 
@@ -73,7 +73,7 @@ def test_malformed_key_file_refused_without_echoing_it(tmp_path: Path, content: 
     path.write_text(content)
     path.chmod(0o600)
     with pytest.raises(MasterKeyError) as err:
-        LocalKeyFileProvider(path)
+        LocalKeyFileProvider(path, create=True)
     assert str(path) in err.value.message
     assert "32-byte" in err.value.message
     if content:
@@ -83,12 +83,12 @@ def test_malformed_key_file_refused_without_echoing_it(tmp_path: Path, content: 
 def test_key_file_in_missing_directory_is_explained(tmp_path: Path) -> None:
     path = tmp_path / "absent" / "master.key"
     with pytest.raises(MasterKeyError, match="cannot create the master key file"):
-        LocalKeyFileProvider(path)
+        LocalKeyFileProvider(path, create=True)
 
 
 def test_wrong_master_key_names_both_key_ids(tmp_path: Path) -> None:
-    writer = LocalKeyFileProvider(tmp_path / "a.key")
-    reader = LocalKeyFileProvider(tmp_path / "b.key")
+    writer = LocalKeyFileProvider(tmp_path / "a.key", create=True)
+    reader = LocalKeyFileProvider(tmp_path / "b.key", create=True)
     wrapped = writer.wrap(new_data_key())
     with pytest.raises(MasterKeyError) as err:
         reader.unwrap(wrapped)
@@ -102,7 +102,7 @@ def test_wrong_master_key_names_both_key_ids(tmp_path: Path) -> None:
 
 
 def test_tampered_wrapped_key_is_an_integrity_error(tmp_path: Path) -> None:
-    provider = LocalKeyFileProvider(tmp_path / "master.key")
+    provider = LocalKeyFileProvider(tmp_path / "master.key", create=True)
     wrapped = bytearray(provider.wrap(new_data_key()))
     wrapped[-1] ^= 0x01
     with pytest.raises(IntegrityError, match="failed authentication"):
@@ -111,7 +111,7 @@ def test_tampered_wrapped_key_is_an_integrity_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("blob", [b"", b"\x01short", b"\x02" + b"x" * 80])
 def test_malformed_wrapped_key_is_an_integrity_error(tmp_path: Path, blob: bytes) -> None:
-    provider = LocalKeyFileProvider(tmp_path / "master.key")
+    provider = LocalKeyFileProvider(tmp_path / "master.key", create=True)
     with pytest.raises(IntegrityError, match="unknown format"):
         provider.unwrap(blob)
 
@@ -120,12 +120,12 @@ def test_env_provider_round_trip_and_interoperates(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     path = tmp_path / "master.key"
-    LocalKeyFileProvider(path)
+    LocalKeyFileProvider(path, create=True)
     monkeypatch.setenv("PLEDGE_MASTER_KEY", path.read_text().strip())
     env = EnvKeyProvider()
     data_key = new_data_key()
     assert env.unwrap(env.wrap(data_key)) == data_key
-    assert LocalKeyFileProvider(path).unwrap(env.wrap(data_key)) == data_key
+    assert LocalKeyFileProvider(path, create=True).unwrap(env.wrap(data_key)) == data_key
 
 
 def test_env_provider_missing_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,7 +146,7 @@ def test_env_provider_malformed_variable(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_rotation_rewraps_under_new_key_only(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    old = LocalKeyFileProvider(tmp_path / "master.key")
+    old = LocalKeyFileProvider(tmp_path / "master.key", create=True)
     monkeypatch.setenv("PLEDGE_MASTER_KEY", _b64_key())
     new: KeyProvider = EnvKeyProvider()
     data_key = new_data_key()
@@ -156,3 +156,10 @@ def test_rotation_rewraps_under_new_key_only(
     assert new.unwrap(rewrapped) == data_key
     with pytest.raises(MasterKeyError, match=new.key_id):
         old.unwrap(rewrapped)
+
+
+def test_missing_key_file_is_an_error_that_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "master.key"
+    with pytest.raises(MasterKeyError, match="missing"):
+        LocalKeyFileProvider(path)
+    assert list(tmp_path.iterdir()) == []

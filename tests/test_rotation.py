@@ -27,14 +27,14 @@ def _ciphertexts(vault: Vault) -> list[bytes]:
 
 def test_rotation_rewraps_keys_and_leaves_data_untouched(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "pledge.sqlite3")
-    old = LocalKeyFileProvider(tmp_path / "old.key")
+    old = LocalKeyFileProvider(tmp_path / "old.key", create=True)
     vault = Vault.open(url, old, POLICY)
     subject = vault.collect(
         "registration", {"name": "Ilze Berzina", "email": "ilze@example.lv"}, age=40
     ).subject
     before = _ciphertexts(vault)
 
-    new = LocalKeyFileProvider(tmp_path / "new.key")
+    new = LocalKeyFileProvider(tmp_path / "new.key", create=True)
     done = vault.rotate_master_key(new)
     assert (done.old_key_id, done.new_key_id) == (old.key_id, new.key_id)
     assert done.subject_keys == 1

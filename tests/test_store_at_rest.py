@@ -145,7 +145,7 @@ def test_wrong_master_key_is_refused_clearly(
     vault.collect("newsletter", {"email": ann.email}, age=30)
     vault.close()
 
-    other = LocalKeyFileProvider(tmp_path / "other.key")
+    other = LocalKeyFileProvider(tmp_path / "other.key", create=True)
     with pytest.raises(MasterKeyError) as refused:
         vault_factory("zabbix", keys=other)
     error = refused.value
@@ -192,7 +192,7 @@ def test_refused_open_leaves_no_connection_behind(
     reuses it, so the count settles after one attempt; it must not grow after that.
     """
     probe = vault_factory("zabbix")
-    wrong = LocalKeyFileProvider(tmp_path / "other.key")
+    wrong = LocalKeyFileProvider(tmp_path / "other.key", create=True)
     with pytest.raises(MasterKeyError):
         vault_factory("zabbix", keys=wrong)
     before = open_database_handles(probe, database_url)

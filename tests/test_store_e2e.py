@@ -31,6 +31,7 @@ from pledge.policy import load_policy
 from pledge.policy.model import Basis, CollectionPoint, Condition, Policy, Storage
 from pledge.policy.taxonomy import covers
 from pledge.store.schema import audit_entries, personal_values, subjects
+from pledge.store.shapes import SECRET, shape_of
 from pledge.store.vault import Collection, Vault
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "policies"
@@ -144,6 +145,7 @@ class Submission:
     fields: dict[str, str]  # as sent
     stored: dict[str, str]  # field -> value as stored
     categories: dict[str, str]  # field -> category
+    secrets: dict[str, str] = field(default_factory=dict)  # hashed, never stored readable
 
 
 def submission(policy: Policy, point: CollectionPoint, person: Any) -> Submission:
@@ -153,6 +155,9 @@ def submission(policy: Policy, point: CollectionPoint, person: Any) -> Submissio
         if pass_through(policy, spec.category):
             continue
         sent, stored = field_value(person, spec.category, spec.shape)
+        if shape_of(spec.category, spec.shape) == SECRET:
+            sub.fields[name] = sub.secrets[name] = f"{person.username} pass {name}"
+            continue
         sub.fields[name], sub.stored[name], sub.categories[name] = sent, stored, spec.category
     return sub
 
@@ -331,7 +336,7 @@ def test_seed_lifecycle(
         got = vault.collect(point_name, sub.fields, age=adult_age(point, person))
         audit.add()
         assert got.created
-        assert got.fields == tuple(sorted(sub.stored))
+        assert got.fields == tuple(sorted([*sub.stored, *sub.secrets]))
         assert got.policy_version == policy.version
         members[point_name] = Member(got.subject, person, sub)
     assert count(vault, subjects) == len(members)
@@ -340,6 +345,8 @@ def test_seed_lifecycle(
         exported = vault.export(m.subject)
         audit.add()
         assert export_values(exported) == {(point_name, f): v for f, v in m.sub.stored.items()}
+        assert sorted(c["field"] for c in exported["credentials"]) == sorted(m.sub.secrets)
+        assert not any(secret in repr(exported) for secret in m.sub.secrets.values())
         assert exported["choices"] == []
         assert exported["disclosures"] == []
         assert exported["status"] == "active"
@@ -741,11 +748,12 @@ def _check_erase(
         ).all()
     assert sorted(f"{p}.{f}" for p, f in left) == held
     if held:
-        assert row.wrapped_key is not None
+        assert vault.ciphers([main])
         assert row.status == "deactivated"
         assert erasure.held_until is not None
     else:
-        assert row.wrapped_key is None
+        assert vault.ciphers([main]) == {}
+        assert [s for _, s in vault.key_store.ledger()] == [main]
         assert row.status == "erased"
     for attempt in (
         lambda: vault.read(main, next(iter(policy.purposes)), next(iter(policy.roles))),
@@ -1076,7 +1084,7 @@ def test_erasure_with_legal_hold_keeps_only_held_values_for_the_law(
     assert report.keys_destroyed == 1
     with vault.engine.connect() as connection:
         row = connection.execute(select(subjects).where(subjects.c.subject_id == got.subject)).one()
-    assert row.wrapped_key is None
+    assert vault.ciphers([got.subject]) == {}
     assert row.status == "erased"
     assert count(vault, personal_values) == 0
     with pytest.raises(NotFoundError):

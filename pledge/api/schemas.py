@@ -270,6 +270,28 @@ class ExportChoiceOut(BaseModel):
     policy_version: str
 
 
+class ExportCredentialOut(BaseModel):
+    """A credential is never exported: only that one is set, where, and since when."""
+
+    point: str
+    field: str
+    category: str
+    set: bool
+    set_at: dt.datetime
+
+
+class CredentialCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    candidate: str = Field(min_length=1, max_length=1024, description="The secret to check.")
+
+
+class CredentialCheckOut(BaseModel):
+    subject: str
+    field: str
+    valid: bool
+
+
 class ExportDisclosureOut(BaseModel):
     recipient: str
     purpose: str
@@ -284,6 +306,7 @@ class ExportOut(BaseModel):
     created_at: dt.datetime
     data: list[ExportValueOut]
     choices: list[ExportChoiceOut]
+    credentials: list[ExportCredentialOut]
     disclosures: list[ExportDisclosureOut]
     audit_ref: str = Field(description="The subject's pseudonym in the audit log.")
 

@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from pledge.cli import (
+    backup,
     cookies,
     decide,
     demo,
@@ -86,6 +87,7 @@ app.add_typer(mail.app, name="mail")
 app.add_typer(cookies.app, name="cookies")
 app.add_typer(logs.app, name="logs")
 app.command(name="redact")(redact.redact)
+app.add_typer(backup.app, name="backup")
 
 if __name__ == "__main__":
     app()

@@ -68,7 +68,7 @@ def _rotate_file(vault: Vault, current: LocalKeyFileProvider) -> Rotation:
             f"{staged} exists from an earlier rotation that did not finish; check which key the "
             "store uses (opening it names the key id) and remove the other file"
         )
-    done = vault.rotate_master_key(LocalKeyFileProvider(staged), actor="cli")
+    done = vault.rotate_master_key(LocalKeyFileProvider(staged, create=True), actor="cli")
     os.replace(path, path.with_name(f"{path.name}.retired-{done.old_key_id}"))
     os.replace(staged, path)
     return done

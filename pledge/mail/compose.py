@@ -28,6 +28,12 @@ from functools import lru_cache
 from pledge.errors import MessageRefused
 from pledge.mail.templates import Rendered
 
+NAME_LIMIT = 100  # characters of a recipient's name kept in the To header
+SUBJECT_LIMIT = 250  # characters of a subject
+_MAX_LINE = 900  # of a header line's value; SMTP allows 998 for the whole line
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BODY_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # all but tab and line feed
+
 # A reply or forward marker the message is not: "Re:", "RE :", "Fwd:", "FW:", "AW:", "WG:".
 _FAKE_THREAD = re.compile(r"^\s*(re|fwd?|aw|wg|sv|tr)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 
@@ -131,7 +137,7 @@ class Composer:
         headers: list[tuple[str, str]],
     ) -> bytes:
         """The message as bytes ready for SMTP DATA (CRLF line ends)."""
-        to = formataddr((_single_line(recipient_name or ""), recipient), charset="utf-8")
+        to = _mailbox(recipient_name or "", recipient)
         top = [
             ("From", self.sender),
             ("To", to),
@@ -160,20 +166,46 @@ class Composer:
 
 @lru_cache(maxsize=1024)
 def _subject(subject: str) -> str:
-    subject = _single_line(subject)
-    if subject.isascii() and len(subject) <= 68:
-        return subject
-    return Header(subject, "utf-8").encode(linesep="\r\n")
+    return _encoded(_clean(subject, SUBJECT_LIMIT), 68)
+
+
+def _mailbox(name: str, address: str) -> str:
+    """``Name <address>``: the name cleaned, shortened and, unless plain short ASCII,
+    RFC 2047-encoded in folded chunks, so no line of it can be illegal however it came in."""
+    name = _clean(name, NAME_LIMIT)
+    if not name:
+        return address
+    if name.isascii() and len(name) <= 60:
+        return formataddr((name, address))
+    return f"{_encoded(name, 0)} <{address}>"
+
+
+def _encoded(text: str, plain_up_to: int) -> str:
+    if text.isascii() and len(text) <= plain_up_to:
+        return text
+    return Header(text, "utf-8").encode(linesep="\r\n")
+
+
+def _clean(value: str, limit: int) -> str:
+    """A header text as one line of printable characters, at most ``limit`` long: control
+    characters (NUL, CR, LF, DEL, C1, Unicode line separators) become spaces, runs of space
+    one, and the rest is cut with an ellipsis."""
+    text = " ".join(_CONTROL.sub(" ", value).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 def _part(subtype: str, body: str) -> list[str]:
-    """A text part: as it is when it is short-lined ASCII, else quoted-printable."""
+    """A text part: as it is when it is short-lined printable ASCII, else quoted-printable
+    (which also encodes a NUL or other control character a value brought in)."""
     text = body.replace("\r\n", "\n").replace("\r", "\n")
-    if text.isascii() and all(len(line) <= 998 for line in text.split("\n")):
+    plain = text.isascii() and not _BODY_CONTROL.search(text)
+    if plain and all(len(line) <= 998 for line in text.split("\n")):
         encoding, encoded = "7bit", text.replace("\n", "\r\n")
     else:
-        raw = text.replace("\n", "\r\n").encode("utf-8")
-        encoding, encoded = "quoted-printable", binascii.b2a_qp(raw, istext=True).decode("ascii")
+        raw = text.encode("utf-8")
+        # b2a_qp ends its soft line breaks with a bare LF; SMTP lines end with CRLF.
+        qp = binascii.b2a_qp(raw, istext=True).decode("ascii")
+        encoding, encoded = "quoted-printable", qp.replace("\n", "\r\n")
     return [
         f'Content-Type: text/{subtype}; charset="utf-8"',
         f"Content-Transfer-Encoding: {encoding}",
@@ -194,10 +226,15 @@ def _single_line(value: str) -> str:
 
 
 def _checked(value: str) -> str:
-    """Header values may be folded (CRLF + space) but never hold a bare line break."""
-    for line in value.split("\r\n")[1:]:
-        if not line.startswith(" "):
+    """Header values may be folded (CRLF + space) but never hold a bare line break, a
+    control character or a line longer than SMTP allows."""
+    for i, line in enumerate(value.split("\r\n")):
+        if i and not line.startswith(" "):
             raise ValueError("a header value may not start a new header line")
+        if len(line) > _MAX_LINE:
+            raise ValueError(f"a header line is longer than {_MAX_LINE} characters")
+    if _CONTROL.search(value.replace("\r\n", "")):
+        raise ValueError("a header value holds a control character")
     if "\n" in value.replace("\r\n", "") or "\r" in value.replace("\r\n", ""):
         raise ValueError("a header value holds a line break")
     if not value.isascii():

@@ -40,7 +40,6 @@ class Claimed:
     message_id: str
     sender: str
     payload: bytes
-    wrapped_key: bytes
     attempts: int
 
 
@@ -79,21 +78,21 @@ def claim(
         if not rows:
             return []
         ids = list({r.subject_id for r in rows})
-        keys = dict(
+        active = set(
             connection.execute(
-                select(subjects.c.subject_id, subjects.c.wrapped_key).where(
-                    subjects.c.subject_id.in_(ids)
+                select(subjects.c.subject_id).where(
+                    subjects.c.subject_id.in_(ids), subjects.c.status != "erased"
                 )
-            ).all()
+            ).scalars()
         )
         stopped = _stopped(connection, ids, {k for r in rows for k in r.stop_keys})
         claimed: list[Claimed] = []
         suppressed: list[dict[str, object]] = []
         for r in rows:
-            wrapped = keys.get(r.subject_id)
+            erased = r.subject_id not in active
             blocking = next((k for k in r.stop_keys if k in stopped.get(r.subject_id, ())), None)
-            if wrapped is None or blocking is not None:
-                reason = ERASED if wrapped is None else WITHDRAWN.format(blocking)
+            if erased or blocking is not None:
+                reason = ERASED if erased else WITHDRAWN.format(blocking)
                 suppressed.append(
                     {"s": r.subject_id, "c": r.campaign_id, "error": reason, "now": now}
                 )
@@ -105,7 +104,6 @@ def claim(
                     r.message_id,
                     r.sender,
                     r.payload,
-                    wrapped,
                     r.attempts + 1,
                 )
             )

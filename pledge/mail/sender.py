@@ -47,7 +47,6 @@ from pledge.mail.gate import payload_aad
 from pledge.mail.outbox import Claimed
 from pledge.mail.settings import MailSettings
 from pledge.mail.tables import BOUNCED, FAILED, SENT
-from pledge.store.crypto import SubjectCipher
 from pledge.store.vault import Vault
 
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
@@ -154,6 +153,22 @@ class _Writer:
 
 class _ConnectionLost(Exception):
     """The server went away; the message in flight may or may not have been accepted."""
+
+
+class _Unsendable(Exception):
+    """The message holds a line SMTP forbids: sending it would desynchronise the session
+    (the server answers the rest as commands), and it would be refused again each time."""
+
+
+_MAX_SMTP_LINE = 998
+
+
+def _check_lines(data: bytes) -> None:
+    lines = data.split(b"\r\n")
+    if any(len(line) > _MAX_SMTP_LINE for line in lines):
+        raise _Unsendable(f"a line of the message is longer than {_MAX_SMTP_LINE} bytes")
+    if any(b"\r" in line or b"\n" in line or b"\x00" in line for line in lines):
+        raise _Unsendable("the message holds a bare CR, LF or NUL")
 
 
 class Sender:
@@ -281,6 +296,9 @@ class Sender:
                 self._retry(writer, report, message, str(lost))
                 self._release(writer, batch[i + 1 :])
                 break
+            except _Unsendable as broken:
+                report.add_error(str(broken))
+                self._finish(writer, report, message, FAILED, str(broken))
             except smtplib.SMTPResponseException as refused:
                 code, error = _describe(refused)
                 report.add_error(error)
@@ -288,6 +306,9 @@ class Sender:
                     self._disconnect()
                 if 400 <= code < 500:
                     self._retry(writer, report, message, error)
+                elif isinstance(refused, smtplib.SMTPDataError):
+                    # The server refuses the message itself, and will again: it has failed.
+                    self._finish(writer, report, message, FAILED, error)
                 else:
                     self._finish(writer, report, message, BOUNCED, error)
             else:
@@ -308,19 +329,24 @@ class Sender:
     # --- one message ------------------------------------------------------------------------
 
     def _send(self, message: Claimed) -> None:
-        cipher = SubjectCipher(self.vault.keys.unwrap(message.wrapped_key))
+        cipher = self.vault.ciphers([message.subject_id]).get(message.subject_id)
+        if cipher is None:  # the key was destroyed after the claim: the person was erased
+            raise smtplib.SMTPResponseException(550, outbox.ERASED)
         plain = cipher.decrypt(
             message.payload,
             payload_aad(message.subject_id, message.campaign_id),
             context=f"outbox message {message.message_id}",
         )
         recipient, _, data = plain.partition(b"\n")
+        _check_lines(data)
         smtp = self._connection()
         try:
             smtp.sendmail(message.sender, [recipient.decode()], data)
         except smtplib.SMTPRecipientsRefused as refused:
             code, text = next(iter(refused.recipients.values()))
             raise smtplib.SMTPResponseException(code, text) from None
+        except smtplib.SMTPResponseException:
+            raise  # an answer from the server (SMTPException is an OSError: keep it apart)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise _ConnectionLost(_describe(exc)[1]) from None
 

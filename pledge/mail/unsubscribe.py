@@ -55,20 +55,18 @@ class Unsubscribes:
     def apply(self, token: str, *, stop_all: bool = False, source: str = LINK) -> Unsubscribed:
         """Withdraw the token's choice (or, with ``stop_all``, stop all correspondence).
 
-        Asking twice records one event: a mail provider may send the one-click POST again.
+        Asking twice records one event, even when the requests race: a mail provider may send
+        the one-click POST again, and a scanner may fire it many times at once.
         A subject erased since the message was sent has nothing left to stop; that is a
         success too, not an error that would tell a stranger the person was erased.
         """
         ticket = self.check(token)
         choice = STOP_ALL if stop_all else ticket.choice
         try:
-            current = self.vault.choices(ticket.subject)
-            done = current.stop_all if stop_all else choice in current.withdrawn
-            if not done:
-                if stop_all:
-                    self.vault.grant(ticket.subject, STOP_ALL, source=source)
-                else:
-                    self.vault.withdraw(ticket.subject, choice, source=source)
+            if stop_all:
+                self.vault.grant(ticket.subject, STOP_ALL, source=source, change_only=True)
+            else:
+                self.vault.withdraw(ticket.subject, choice, source=source, change_only=True)
         except NotFoundError:
             pass
         return Unsubscribed(ticket.subject, choice, stop_all, ticket)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pledge.errors import InputError
+from pledge.policy.bounded import BoundedCache
 from pledge.policy.decision import (
     Actor,
     Choices,
@@ -45,7 +46,12 @@ CHANNEL_CATEGORIES: dict[Channel, tuple[str, ...]] = {
     Channel.post: ("user.contact.address", "user.name"),
 }
 
-_CategoryVerdict = tuple[frozenset[str], tuple[tuple[str, Reason], ...], tuple[Reason, ...]]
+# released, withheld (with reasons), reasons for the release, and every category asked about
+_CategoryVerdict = tuple[
+    frozenset[str], tuple[tuple[str, Reason], ...], tuple[Reason, ...], frozenset[str]
+]
+CACHE_LIMIT = 4096  # entries per cache keyed by caller input (see pledge.policy.bounded)
+ORDERINGS_LIMIT = 1024  # category lists remembered in the order they were asked in
 
 
 @dataclass(slots=True)
@@ -87,18 +93,30 @@ class Plan:
     min_group_size: int | None = None
     obligations: tuple[Obligation, ...] = ()
     elective: bool = False  # a recipient that sees only the fields a person chose to show
-    _categories: dict[tuple[tuple[str, ...], frozenset[str] | None], _CategoryVerdict] = field(
-        default_factory=dict
+    _categories: BoundedCache[tuple[tuple[str, ...], frozenset[str] | None], _CategoryVerdict] = (
+        field(default_factory=lambda: BoundedCache(CACHE_LIMIT))
     )
-    _decisions: dict[tuple[object, ...], Decision] = field(default_factory=dict)
+    # The same verdicts by the order a caller asked in: a hit costs one lookup, no sorting.
+    _as_asked: BoundedCache[tuple[tuple[str, ...], frozenset[str] | None], _CategoryVerdict] = (
+        field(default_factory=lambda: BoundedCache(ORDERINGS_LIMIT))
+    )
+    _decisions: BoundedCache[tuple[object, ...], Decision] = field(
+        default_factory=lambda: BoundedCache(CACHE_LIMIT)
+    )
 
     def categories(
         self, wanted: tuple[str, ...], points: frozenset[str] | None
     ) -> _CategoryVerdict:
+        """The verdict on ``wanted``, whatever their order: it is judged once per set (in
+        sorted order), so reordering cannot change it, and the orderings seen are capped."""
         key = (wanted, points)
-        verdict = self._categories.get(key)
+        verdict = self._as_asked.get(key)
         if verdict is None:
-            verdict = self._categories[key] = self._judge_categories(wanted, points)
+            normal = (tuple(sorted(set(wanted))), points)
+            verdict = self._categories.get(normal)
+            if verdict is None:
+                verdict = self._categories.put(normal, self._judge_categories(*normal))
+            self._as_asked.put(key, verdict)
         return verdict
 
     def _judge_categories(
@@ -116,7 +134,7 @@ class Plan:
                     reasons.append(allow)
             else:
                 withheld.append((category, reason))
-        return frozenset(released), tuple(withheld), tuple(reasons)
+        return frozenset(released), tuple(withheld), tuple(reasons), frozenset(wanted)
 
     def _judge_category(
         self, category: str, points: frozenset[str] | None
@@ -159,12 +177,14 @@ class CompiledPolicy:
         self.policy = policy
         self.version = policy.version
         self.history: dict[str, CompiledPolicy] = {h.version: h for h in history}
-        self._plans: dict[tuple[Actor, str], Plan] = {}
+        self._plans: BoundedCache[tuple[Actor, str], Plan] = BoundedCache(CACHE_LIMIT)
         self._pass_through = tuple(
             key for key, h in policy.categories.items() if h.storage is Storage.pass_through
         )
         self._known_categories: set[str] = set()
-        self._sources: dict[tuple[str, str, frozenset[str] | None], list[str]] = {}
+        self._sources: BoundedCache[tuple[str, str, frozenset[str] | None], list[str]] = (
+            BoundedCache(CACHE_LIMIT)
+        )
 
     # --- facts about the policy used while planning -----------------------------------------
 
@@ -193,16 +213,19 @@ class CompiledPolicy:
         key = (category, purpose, points)
         found = self._sources.get(key)
         if found is None:
-            found = self._sources[key] = [
-                name
-                for name, point in self.policy.collection_points.items()
-                if (points is None or name in points)
-                and any(covers(allowed, purpose) for allowed in point.purposes)
-                and any(
-                    covers(f.category, category) or covers(category, f.category)
-                    for f in point.fields.values()
-                )
-            ]
+            found = self._sources.put(
+                key,
+                [
+                    name
+                    for name, point in self.policy.collection_points.items()
+                    if (points is None or name in points)
+                    and any(covers(allowed, purpose) for allowed in point.purposes)
+                    and any(
+                        covers(f.category, category) or covers(category, f.category)
+                        for f in point.fields.values()
+                    )
+                ],
+            )
         return found
 
     # --- plans ------------------------------------------------------------------------------
@@ -211,7 +234,7 @@ class CompiledPolicy:
         key = (actor, purpose)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = _build_plan(self, actor, purpose)
+            plan = self._plans.put(key, _build_plan(self, actor, purpose))
         return plan
 
 
@@ -462,14 +485,16 @@ def decide_many(
 
 def _decide_with(plan: Plan, request: Request, choices: Choices) -> Decision:
     assert plan.gate is not None
-    released, withheld, category_reasons = plan.categories(request.categories, request.points)
+    released, withheld, category_reasons, asked = plan.categories(
+        request.categories, request.points
+    )
     against = plan.gate.check(choices)
     if against is None and (plan.legal_ref_required or plan.min_group_size is not None):
         against = _request_condition(plan, request)
     show_missing = (
         _hidden_fields(plan, released, choices) if against is None and plan.elective else ()
     )
-    cache_key = (request.categories, request.points, against, show_missing)
+    cache_key = (asked, request.points, against, show_missing)
     decision = plan._decisions.get(cache_key)
     if decision is not None:
         return decision
@@ -493,8 +518,7 @@ def _decide_with(plan: Plan, request: Request, choices: Choices) -> Decision:
         decision = Decision(
             allowed, released, withheld, reasons, plan.obligations if released else ()
         )
-    plan._decisions[cache_key] = decision
-    return decision
+    return plan._decisions.put(cache_key, decision)
 
 
 def _request_condition(plan: Plan, request: Request) -> Reason | None:

@@ -111,7 +111,8 @@ class FieldSpec(_Part):
     category: Key
     required: bool = False
     shape: str | None = Field(
-        default=None, description="email, phone, text, date, integer; defaults from the category."
+        default=None,
+        description="email, phone, text, date, integer, secret; defaults from the category.",
     )
     visibility_choice: bool = Field(
         default=False, description="The person chooses whether others may see this field."
@@ -334,6 +335,12 @@ class Policy(_Part):
     categories: dict[Key, CategoryHandling] = Field(default_factory=dict)
     purposes: dict[Key, Purpose] = Field(min_length=1)
     collection_points: dict[Name, CollectionPoint] = Field(min_length=1)
+    min_age: int | None = Field(
+        default=None,
+        ge=0,
+        le=130,
+        description="The youngest age collected from at all, wherever an age is stated.",
+    )
     roles: dict[Name, Role] = Field(default_factory=dict)
     recipients: dict[Name, Recipient] = Field(default_factory=dict)
     communications: dict[Name, Communication] = Field(default_factory=dict)

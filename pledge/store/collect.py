@@ -12,26 +12,34 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from argon2 import PasswordHasher
 from sqlalchemy import Connection, delete, insert, select
 
 from pledge.errors import CollectionError, ConflictError, InputError, NotFoundError
 from pledge.policy import CompiledPolicy
 from pledge.policy.loader import suggest
+from pledge.policy.model import Policy
 from pledge.store import consents as consent_ledger
+from pledge.store import credentials
 from pledge.store.audit import Record
-from pledge.store.crypto import BlindIndex, SubjectCipher, new_data_key
+from pledge.store.credentials import Hashed
+from pledge.store.crypto import BlindIndex, SubjectCipher
 from pledge.store.schema import personal_values, subject_lookup, subjects
-from pledge.store.shapes import check_value, shape_of
+from pledge.store.shapes import SECRET, check_secret, check_value, shape_of
 
 if TYPE_CHECKING:
     from pledge.store.vault import Vault
 
 LOOKUP_KINDS = {"user.contact.email": "email", "user.account.username": "username"}
+DATE_OF_BIRTH = "user.demographic.date_of_birth"
+AGE = "user.demographic.age_range"
+_LEADING_NUMBER = re.compile(r"\s*(\d{1,3})")
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,11 @@ class _Checked:
     item: Collection
     values: dict[str, tuple[str, str]]  # field -> (category, value in normal form)
     choices: dict[str, bool]
+    secrets: dict[str, Hashed]  # field -> its argon2id hash; the secret itself is not kept
+
+    @property
+    def fields(self) -> list[str]:
+        return sorted([*self.values, *self.secrets])
 
     def tokens(self, index: BlindIndex) -> dict[str, str]:
         return {
@@ -68,7 +81,9 @@ class _Checked:
         }
 
 
-def check(policy: CompiledPolicy, item: Collection) -> _Checked:
+def check(
+    policy: CompiledPolicy, item: Collection, today: dt.date, hasher: PasswordHasher
+) -> _Checked:
     """The submission in normal form, or a CollectionError naming what is wrong."""
     point = policy.policy.collection_points.get(item.point)
     if point is None:
@@ -82,12 +97,8 @@ def check(policy: CompiledPolicy, item: Collection) -> _Checked:
             f"collection point '{item.point}' needs the person's age (minimum {point.min_age})",
             field="age",
         )
-    if point.min_age is not None and item.age is not None and item.age < point.min_age:
-        raise CollectionError(
-            f"collection point '{item.point}' does not collect from people under {point.min_age}",
-            field="age",
-        )
     values: dict[str, tuple[str, str]] = {}
+    secrets: dict[str, Hashed] = {}
     for name, value in item.fields.items():
         spec = point.fields.get(name)
         if spec is None:
@@ -105,15 +116,56 @@ def check(policy: CompiledPolicy, item: Collection) -> _Checked:
                 field=name,
             )
         shape = shape_of(spec.category, spec.shape)
+        if shape == SECRET:
+            secret = check_secret(item.point, name, value)
+            secrets[name] = Hashed(spec.category, hasher.hash(secret))
+            continue
         values[name] = (spec.category, check_value(item.point, name, shape, value))
     for name, spec in point.fields.items():
-        if spec.required and name not in values and not policy.is_pass_through(spec.category):
+        given = name in values or name in secrets
+        if spec.required and not given and not policy.is_pass_through(spec.category):
             raise CollectionError(f"field '{item.point}.{name}' is required", field=name)
+    _check_age(policy, item, values, today)
     choices = {
         consent_ledger.check_offered(policy, item.point, key): bool(granted)
         for key, granted in item.choices.items()
     }
-    return _Checked(item, values, choices)
+    return _Checked(item, values, choices, secrets)
+
+
+def minimum_age(policy: Policy, point: str) -> int | None:
+    """The youngest age ``point`` collects from: its own minimum or the policy's, whichever
+    is higher. A policy without one of its own takes the lowest any point states: a policy
+    that keeps children out somewhere does not mean to collect from them elsewhere."""
+    spec = policy.collection_points[point]
+    stated = [p.min_age for p in policy.collection_points.values() if p.min_age is not None]
+    floor = policy.min_age if policy.min_age is not None else min(stated, default=None)
+    limits = [a for a in (spec.min_age, floor) if a is not None]
+    return max(limits) if limits else None
+
+
+def _check_age(
+    policy: CompiledPolicy, item: Collection, values: dict[str, tuple[str, str]], today: dt.date
+) -> None:
+    """Every age the submission states (the ``age`` given, an age or a date of birth among its
+    fields) must reach the minimum, at every point, whether or not the point asks for one."""
+    minimum = minimum_age(policy.policy, item.point)
+    if minimum is None:
+        return
+    stated = [("age", item.age)] if item.age is not None else []
+    for name, (category, value) in values.items():
+        if category == DATE_OF_BIRTH:
+            born = dt.date.fromisoformat(value)
+            years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+            stated.append((name, years))
+        elif category == AGE and (found := _LEADING_NUMBER.match(value)):
+            stated.append((name, int(found.group(1))))
+    for name, years in stated:
+        if years < minimum:
+            raise CollectionError(
+                f"collection point '{item.point}' does not collect from people under {minimum}",
+                field=name,
+            )
 
 
 def _blank(value: object) -> bool:
@@ -133,27 +185,30 @@ def aad(subject: str, point: str, field_name: str) -> bytes:
 
 
 def store_many(
-    vault: Vault, connection: Connection, batch: Sequence[_Checked], now: dt.datetime
+    vault: Vault,
+    connection: Connection,
+    batch: Sequence[_Checked],
+    now: dt.datetime,
+    new_keys: Mapping[int, tuple[str, SubjectCipher]],
 ) -> list[Collected]:
     """Write a checked batch: resolve each submission to a new or known subject, then insert
-    every table's rows at once."""
+    every table's rows at once. ``new_keys`` holds, by position in ``batch``, the id and
+    (already stored) key a submission that turns out to be a new person gets."""
     version = vault.policy.version
     tokens = [checked.tokens(vault.index) for checked in batch]
     owners = _owners(connection, {t for ts in tokens for t in ts})
-    fresh: dict[str, bytes] = {}
+    fresh: dict[str, SubjectCipher] = {}  # new subjects, in order
     assigned: list[str] = []
-    for checked, item_tokens in zip(batch, tokens, strict=True):
+    for i, (checked, item_tokens) in enumerate(zip(batch, tokens, strict=True)):
         subject = _resolve(checked.item.subject, {owners[t] for t in item_tokens if t in owners})
         if subject is None:
-            subject = new_subject_id()
-            fresh[subject] = new_data_key()
+            subject, fresh[subject] = new_keys[i]
         for token in item_tokens:
             owners.setdefault(token, subject)
         assigned.append(subject)
     known = {s for s in assigned if s not in fresh}
-    ciphers = {s: SubjectCipher(k) for s, k in fresh.items()} | _known_ciphers(
-        vault, connection, known
-    )
+    _check_known(connection, known)
+    ciphers = vault.ciphers(known) | fresh
     if fresh:
         connection.execute(
             insert(subjects),
@@ -162,11 +217,10 @@ def store_many(
                     "subject_id": s,
                     "created_at": now,
                     "policy_version": version,
-                    "wrapped_key": vault.keys.wrap(k),
                     "status": "active",
                     "status_at": now,
                 }
-                for s, k in fresh.items()
+                for s in fresh
             ],
         )
     value_rows: dict[tuple[str, str, str], dict[str, object]] = {}
@@ -193,6 +247,16 @@ def store_many(
             }
     if value_rows:
         connection.execute(insert(personal_values), list(value_rows.values()))
+    for subject, checked in zip(assigned, batch, strict=True):
+        credentials.store(
+            connection,
+            subject,
+            checked.item.point,
+            checked.secrets,
+            ciphers[subject],
+            version=version,
+            now=now,
+        )
     _add_tokens(connection, owners, tokens, assigned)
     consent_ledger.append_many(
         connection,
@@ -213,7 +277,7 @@ def store_many(
                 actor=f"point:{b.item.point}",
                 subject_ref=vault.subject_ref(s),
                 detail={
-                    "fields": sorted(b.values),
+                    "fields": b.fields,
                     "categories": sorted({c for c, _ in b.values.values()}),
                     "policy_version": version,
                     "new_subject": s in fresh,
@@ -224,7 +288,7 @@ def store_many(
         ),
     )
     return [
-        Collected(s, b.item.point, tuple(sorted(b.values)), version, s in fresh)
+        Collected(s, b.item.point, tuple(b.fields), version, s in fresh)
         for s, b in zip(assigned, batch, strict=True)
     ]
 
@@ -256,11 +320,10 @@ def _resolve(given: str | None, found: set[str]) -> str | None:
     return next(iter(found), None)
 
 
-def _known_ciphers(
-    vault: Vault, connection: Connection, known: set[str]
-) -> dict[str, SubjectCipher]:
+def _check_known(connection: Connection, known: set[str]) -> None:
+    """Known subjects must still be active; their rows stay locked until the commit."""
     if not known:
-        return {}
+        return
     rows = {
         r.subject_id: r
         for r in connection.execute(
@@ -272,7 +335,6 @@ def _known_ciphers(
         if row is None or row.status != "active":
             state = "no subject" if row is None else f"{row.status} subject"
             raise NotFoundError(f"{state} '{subject}'", subject=subject)
-    return {s: vault.cipher(r) for s, r in rows.items()}
 
 
 def _add_tokens(

@@ -157,6 +157,16 @@ def append_many(
     )
 
 
+def state_of(connection: Connection, subject: str, choice: str) -> bool | None:
+    """Whether ``choice`` (a normalised key) is granted now; None when never given."""
+    granted: bool | None = connection.execute(
+        select(consent_state.c.granted).where(
+            consent_state.c.subject_id == subject, consent_state.c.choice == choice
+        )
+    ).scalar()
+    return granted
+
+
 def current(connection: Connection, subject: str) -> Choices:
     return current_many(connection, [subject])[subject]
 

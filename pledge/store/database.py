@@ -108,3 +108,20 @@ def migrate(engine: Engine) -> None:
 
 def has_schema(engine: Engine) -> bool:
     return inspect(engine).has_table("subjects")
+
+
+def is_new_store(url: str) -> bool:
+    """Whether nothing was ever stored at ``url``: the one case a master key may be made."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        return not database or database == ":memory:" or not Path(database).exists()
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = create_engine(parsed, poolclass=NullPool)
+    try:
+        return not inspect(engine).has_table("meta")
+    except OperationalError:
+        return False  # unreachable: opening the store will say so
+    finally:
+        engine.dispose()

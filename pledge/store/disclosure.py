@@ -113,6 +113,7 @@ def disclose(
         ]
         if rows:
             connection.execute(insert(disclosures), rows)
+        read_path.prime(vault, grants)
         for grant in grants:
             if grant.released:
                 result.released[grant.subject] = read_path.open_grant(vault, grant, purpose).values

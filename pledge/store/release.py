@@ -115,7 +115,6 @@ class Grant:
     """One subject's decision inside the transaction: the values it may open, not yet open."""
 
     subject: str
-    wrapped_key: bytes | None
     released: list[StoredValue]
     withheld: dict[str, Reason]
     decisions: list[Decision]
@@ -124,9 +123,15 @@ class Grant:
     _cipher: SubjectCipher | None = field(default=None, repr=False)
 
     def cipher(self, vault: Vault) -> SubjectCipher:
-        """The subject's cipher, its key unwrapped once however often it is used."""
+        """The subject's cipher, its key fetched and unwrapped once however often it is used
+        (see :func:`prime` to fetch many at once)."""
         if self._cipher is None:
-            self._cipher = vault.cipher_for(self.wrapped_key)
+            self._cipher = vault.ciphers([self.subject]).get(self.subject)
+            if self._cipher is None:
+                raise NotFoundError(
+                    f"subject '{self.subject}' was erased: its key is destroyed",
+                    subject=self.subject,
+                )
         return self._cipher
 
     def denial(self) -> Reason:
@@ -141,7 +146,7 @@ Actorish = Actor | SubjectAccess
 Recorder = Callable[[Grant, str], Record]
 """Builds a subject's audit leaf from its grant and its pseudonym in the log."""
 
-_SUBJECTS = select(subjects.c.subject_id, subjects.c.status, subjects.c.wrapped_key).where(
+_SUBJECTS = select(subjects.c.subject_id, subjects.c.status).where(
     subjects.c.subject_id.in_(bindparam("ids", expanding=True))
 )
 _VALUES = select(
@@ -208,10 +213,10 @@ def judge(
     values = load(connection, live, categories)
     if isinstance(actor, SubjectAccess):
         for subject in live:
-            outcomes[subject] = Grant(subject, rows[subject].wrapped_key, values[subject], {}, [])
+            outcomes[subject] = Grant(subject, values[subject], {}, [])
         return outcomes
     choices = consent_ledger.current_many(connection, live)
-    grants = {s: Grant(s, rows[s].wrapped_key, [], {}, []) for s in live}
+    grants = {s: Grant(s, [], {}, []) for s in live}
     _decide(vault, grants, values, choices, actor, purpose, legal_ref, group_size)
     outcomes.update(grants)
     return outcomes
@@ -372,12 +377,25 @@ def release(
             legal_ref=legal_ref,
             group_size=group_size,
         )
-    return Release(
-        [
-            outcome if isinstance(outcome, PledgeError) else open_grant(vault, outcome, purpose)
-            for outcome in (outcomes[s] for s in subject_ids)
-        ]
-    )
+    prime(vault, [o for o in outcomes.values() if isinstance(o, Grant)])
+    return Release([_opened(vault, outcomes[s], purpose) for s in subject_ids])
+
+
+def _opened(vault: Vault, outcome: Grant | PledgeError, purpose: str) -> Released | PledgeError:
+    if isinstance(outcome, PledgeError):
+        return outcome
+    try:
+        return open_grant(vault, outcome, purpose)
+    except NotFoundError as erased:  # its key destroyed after the decision
+        return erased
+
+
+def prime(vault: Vault, grants: Sequence[Grant]) -> None:
+    """Fetch the keys of the grants that released something in one key-store query."""
+    found = vault.ciphers(g.subject for g in grants if g.released and g._cipher is None)
+    for grant in grants:
+        if grant.subject in found:
+            grant._cipher = found[grant.subject]
 
 
 def refusal(actor: Actorish, purpose: str, subject: str, released: Released) -> DeniedError:

@@ -50,7 +50,8 @@ def _expired(
 def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
     now = vault.clock()
     deleted: dict[str, int] = defaultdict(int)
-    touched = shredded = 0
+    touched = 0
+    shredded_ids: list[str] = []
     with vault.write() as connection:
         rows = connection.execute(
             select(
@@ -86,9 +87,9 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
                 connection.execute(
                     update(subjects)
                     .where(subjects.c.subject_id == subject)
-                    .values(wrapped_key=None, status="erased", status_at=now)
+                    .values(status="erased", status_at=now)
                 )
-                shredded += 1
+                shredded_ids.append(subject)
             touched += 1
             vault.record(
                 connection,
@@ -102,5 +103,7 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
                     },
                 ),
             )
+        if shredded_ids:  # one key-store transaction, once the rest has succeeded
+            vault.key_store.destroy(shredded_ids)
     web_visits = weblogs.expire(vault, now, actor=actor)
-    return RetentionReport(dict(deleted), touched, shredded, web_visits)
+    return RetentionReport(dict(deleted), touched, len(shredded_ids), web_visits)

@@ -1,9 +1,10 @@
 """The data subject's rights: see and export everything, correct it, erase it.
 
-Erasure is crypto-shredding: the subject's data key is destroyed first, so every ciphertext of
-theirs (in the database, its backups and its replicas) becomes unreadable at once; then the
-rows go. Values the policy must keep for the law (``legal_holds``) stay, under the same key,
-until their hold ends; ``pledge retention run`` then finishes the job.
+Erasure is crypto-shredding: the subject's data key is destroyed in the key store (which keeps
+no copy of it, see ``pledge.store.keys``), so every ciphertext of theirs (in the database, its
+WAL, its backups and its replicas) becomes unreadable at once; the rows go too. Values the
+policy must keep for the law (``legal_holds``) stay, under the same key, until their hold
+ends; ``pledge retention run`` then finishes the job.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from pledge.errors import ConflictError, NotFoundError
 from pledge.policy.taxonomy import covers
 from pledge.store import consents as consent_ledger
+from pledge.store import credentials
 from pledge.store import release as read_path
 from pledge.store.audit import Record
 from pledge.store.collect import LOOKUP_KINDS, aad
@@ -29,6 +31,9 @@ from pledge.store.schema import (
     personal_values,
     subject_lookup,
     subjects,
+)
+from pledge.store.schema import (
+    credentials as credentials_table,
 )
 from pledge.store.shapes import check_value, shape_of
 
@@ -59,6 +64,7 @@ def export(vault: Vault, subject: str, *, actor: str = "subject") -> dict[str, A
     with vault.write() as connection:
         row = vault.subject_row(connection, subject)
         events = consent_ledger.history(connection, subject)
+        secrets = credentials.listing(connection, subject)
         shared = connection.execute(
             select(disclosures)
             .where(disclosures.c.subject_id == subject)
@@ -94,6 +100,16 @@ def export(vault: Vault, subject: str, *, actor: str = "subject") -> dict[str, A
             }
             for e in events
         ],
+        "credentials": [
+            {
+                "point": c["point"],
+                "field": c["field"],
+                "category": c["category"],
+                "set": True,
+                "set_at": c["set_at"].isoformat(),
+            }
+            for c in secrets
+        ],
         "disclosures": [
             {
                 "recipient": d.recipient,
@@ -114,11 +130,11 @@ def rectify(
     """Correct ``field`` wherever it was collected; the new value is checked like at collection."""
     points = vault.policy.policy.collection_points
     with vault.write() as connection:
-        row = vault.subject_row(connection, subject, lock=True)
+        vault.subject_row(connection, subject, lock=True)
         rows = [r for r in read_path.load(connection, [subject])[subject] if r.field == field]
         if not rows:
             raise NotFoundError(f"subject '{subject}' has no field '{field}'", field=field)
-        cipher = vault.cipher(row)
+        cipher = vault.ciphers([subject])[subject]
         changed = []
         for r in rows:
             # The value may come from an older policy whose point declared fields this one
@@ -209,25 +225,8 @@ def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:
                     personal_values.c.field == r.field,
                 )
             )
-        connection.execute(delete(subject_lookup).where(subject_lookup.c.subject_id == subject))
-        connection.execute(delete(consent_state).where(consent_state.c.subject_id == subject))
-        # The browser's receipts stay, as anonymous records of what was answered; the link
-        # to the person goes.
-        connection.execute(
-            update(cookie_receipts)
-            .where(cookie_receipts.c.subject_id == subject)
-            .values(subject_id=None, linked_at=None)
-        )
         destroy = not held
-        values: dict[str, Any] = {
-            "status": "erased" if destroy else "deactivated",
-            "status_at": now,
-        }
-        if destroy:
-            values["wrapped_key"] = None
-        connection.execute(
-            update(subjects).where(subjects.c.subject_id == subject).values(**values)
-        )
+        _unlink(connection, subject, "erased" if destroy else "deactivated", now)
         erasure = Erasure(
             subject,
             tuple(sorted(f"{r.point}.{r.field}" for r in gone)),
@@ -249,4 +248,42 @@ def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:
                 },
             ),
         )
+        if destroy:  # last, once everything else in the erasure has succeeded
+            vault.key_store.destroy([subject])
     return erasure
+
+
+def forget(vault: Vault, connection: Connection, subject: str, *, actor: str) -> None:
+    """Finish the erasure of a subject whose key the key store already destroyed (see
+    ``pledge.store.keys.sync.replay``): its values cannot be opened, so all of them go."""
+    connection.execute(delete(personal_values).where(personal_values.c.subject_id == subject))
+    _unlink(connection, subject, "erased", vault.clock())
+    vault.record(
+        connection,
+        Record(
+            action="erase",
+            actor=actor,
+            subject_ref=vault.subject_ref(subject),
+            detail={"replayed": True, "key_destroyed": True},
+        ),
+    )
+
+
+def _unlink(connection: Connection, subject: str, status: str, now: dt.datetime) -> None:
+    """What ties a subject to a person besides their values: lookups, current choices and
+    credentials (never held for the law: nobody needs a password to comply with it)."""
+    connection.execute(delete(subject_lookup).where(subject_lookup.c.subject_id == subject))
+    connection.execute(delete(consent_state).where(consent_state.c.subject_id == subject))
+    connection.execute(delete(credentials_table).where(credentials_table.c.subject_id == subject))
+    # The browser's receipts stay, as anonymous records of what was answered; the link to the
+    # person goes.
+    connection.execute(
+        update(cookie_receipts)
+        .where(cookie_receipts.c.subject_id == subject)
+        .values(subject_id=None, linked_at=None)
+    )
+    connection.execute(
+        update(subjects)
+        .where(subjects.c.subject_id == subject)
+        .values(status=status, status_at=now)
+    )

@@ -2,6 +2,9 @@
 distributed PostgreSQL (Citus and the like) can shard them all by subject and keep one
 person's rows together. ``subject_lookup``, the audit log and its queue, and ``meta`` are global.
 
+Data keys are not here: they live in the key store (``pledge.store.keys``), so that erasing
+one leaves no copy in this database's WAL, free pages, dead tuples or backups.
+
 No column holds a personal value in clear: values are AES-GCM ciphertexts under the subject's
 data key, lookups go through keyed blind-index tokens, and the audit log names subjects by a
 keyed pseudonym.
@@ -75,9 +78,24 @@ subjects = Table(
     Column("subject_id", String(32), primary_key=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("policy_version", String(128), nullable=False),
-    Column("wrapped_key", LargeBinary, nullable=True),  # NULL once crypto-shredded
     Column("status", String(16), nullable=False),  # active | deactivated | erased
     Column("status_at", UtcDateTime(), nullable=True),
+)
+
+# Keys waiting to move to the key store (migration 0005), and how far this database has
+# caught up with the key store's erasure ledger (one row, id 1). See pledge.store.keys.sync.
+key_handover = Table(
+    "key_handover",
+    metadata,
+    Column("subject_id", String(32), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+)
+
+ledger_replay = Table(
+    "ledger_replay",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
 )
 
 subject_lookup = Table(
@@ -100,6 +118,24 @@ personal_values = Table(
     Column("policy_version", String(128), nullable=False),
     Column("collected_at", UtcDateTime(), nullable=False),
     Column("visible", Boolean, nullable=False, default=False),
+    PrimaryKeyConstraint("subject_id", "point", "field"),
+    ForeignKeyConstraint(["subject_id"], ["subjects.subject_id"], ondelete="CASCADE"),
+)
+
+# Passwords and other secrets: an argon2id hash, sealed under the subject's data key; never
+# among personal_values, so no read path can reach it (see pledge.store.credentials).
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("subject_id", String(32), nullable=False),
+    Column("point", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("category", String(128), nullable=False),
+    Column("sealed_hash", LargeBinary, nullable=False),
+    Column("policy_version", String(128), nullable=False),
+    Column("set_at", UtcDateTime(), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_failure_at", UtcDateTime(), nullable=True),
     PrimaryKeyConstraint("subject_id", "point", "field"),
     ForeignKeyConstraint(["subject_id"], ["subjects.subject_id"], ondelete="CASCADE"),
 )

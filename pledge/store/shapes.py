@@ -25,8 +25,28 @@ SHAPE_BY_CATEGORY = {
 }
 
 
+SECRET = "secret"  # noqa: S105 (the name of a shape, not a password)
+SECRET_CATEGORIES = ("user.authorization.credentials", "user.authorization.password")
+MAX_SECRET = 1024
+
+
 def shape_of(category: str, declared: str | None) -> str:
+    """A credential is a secret whatever shape is declared: it is never stored readable."""
+    if any(category == c or category.startswith(c + ".") for c in SECRET_CATEGORIES):
+        return SECRET
     return declared or SHAPE_BY_CATEGORY.get(category, "text")
+
+
+def check_secret(point: str, field: str, value: object) -> str:
+    """A secret exactly as given (spaces count), or a CollectionError naming ``point.field``."""
+    where = f"{point}.{field}"
+    if not isinstance(value, str) or not value:
+        raise CollectionError(f"field '{where}' must be non-empty text", field=field)
+    if len(value) > MAX_SECRET:
+        raise CollectionError(
+            f"field '{where}' is longer than {MAX_SECRET} characters", field=field
+        )
+    return value
 
 
 def _email(value: str) -> str:

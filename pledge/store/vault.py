@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine, select
 
 from pledge.errors import (
@@ -30,7 +31,17 @@ from pledge.policy import (
     CompiledPolicy,
 )
 from pledge.policy.model import Basis, WebLogs
-from pledge.store import collect, disclosure, holdings, receipts, retention, rights, weblogs
+from pledge.store import (
+    backup,
+    collect,
+    credentials,
+    disclosure,
+    holdings,
+    receipts,
+    retention,
+    rights,
+    weblogs,
+)
 from pledge.store import consents as consent_ledger
 from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
@@ -38,9 +49,9 @@ from pledge.store.audit.settings import AuditSettings
 from pledge.store.bootstrap import activate_policy, latest_policy, load_secrets, policy_history
 from pledge.store.collect import LOOKUP_KINDS, Collected, Collection, aad
 from pledge.store.commit import GroupCommit
-from pledge.store.crypto import BlindIndex, SubjectCipher
+from pledge.store.crypto import BlindIndex, SubjectCipher, new_data_key
 from pledge.store.database import open_engine, reading
-from pledge.store.keys import KeyProvider
+from pledge.store.keys import DataKeyStore, KeyProvider, default_key_store_url, sync
 from pledge.store.release import Recorder, Release, Released, StoredValue, SubjectAccess
 from pledge.store.rotation import Rotation, rotate_master_key
 from pledge.store.schema import subject_lookup, subjects
@@ -72,15 +83,19 @@ class Vault:
         audit: AuditLog,
         clock: Clock,
         web_log_key: bytes,
+        key_store: DataKeyStore,
     ) -> None:
         self.engine = engine
         self.keys = keys
+        self.key_store = key_store
         self.policy = policy
         self.index = index
         self.audit = audit
         self.clock = clock
         self._web_log_key = web_log_key
         self._commits = GroupCommit(engine)
+        self.hasher = PasswordHasher()  # argon2id, today's recommended parameters
+        self.replayed_erasures = 0  # erasures from the key store's ledger finished at open
 
     def write(self) -> AbstractContextManager[Connection]:
         """A transaction shared with concurrent writers (group commit); durable on exit."""
@@ -100,15 +115,20 @@ class Vault:
         policy_file: str = "<policy>",
         clock: Clock = utc_now,
         audit: AuditSettings | None = None,
+        key_store_url: str | None = None,
     ) -> Vault:
-        """Open (creating on first use) the store at ``url``; enforce ``policy_text``, or the
-        policy most recently activated there when it is None. Unless ``audit`` says not to,
-        this process runs an audit sequencer in the background (one at a time per database
-        does the work; see :mod:`pledge.store.audit.sequencer`)."""
+        """Open (creating on first use) the store at ``url``, its data keys in the key store
+        at ``key_store_url`` (default: see :func:`default_key_store_url`); enforce
+        ``policy_text``, or the policy most recently activated there when it is None. Unless
+        ``audit`` says not to, this process runs an audit sequencer in the background (one at
+        a time per database does the work; see :mod:`pledge.store.audit.sequencer`)."""
         audit = audit or AuditSettings()
         engine = open_engine(url)
+        key_store: DataKeyStore | None = None
         try:
             secrets = load_secrets(engine, keys)
+            key_store = DataKeyStore.open(key_store_url or default_key_store_url(url))
+            sync.hand_over(engine, key_store)
             if policy_text is None:
                 policy_text = latest_policy(engine)
                 policy_file = "<recorded policy>"
@@ -119,6 +139,8 @@ class Vault:
             policy = activate_policy(engine, policy_text, policy_file, clock())
         except BaseException:
             engine.dispose()  # a refused start (wrong key, bad policy) keeps no connections
+            if key_store is not None:
+                key_store.close()
             raise
         log = AuditLog(
             engine,
@@ -129,10 +151,17 @@ class Vault:
             max_wait=audit.max_wait,
             batch_size=audit.batch_size,
         )
-        if audit.sequencer:
-            log.sequencer.start()
         index = BlindIndex(secrets.index_key)
-        return cls(engine, keys, policy, index, log, clock, secrets.web_log_key)
+        vault = cls(engine, keys, policy, index, log, clock, secrets.web_log_key, key_store)
+        try:
+            if audit.sequencer:
+                log.sequencer.start()
+            key_store.prune(clock())
+            vault.replayed_erasures = sync.replay(vault)
+        except BaseException:
+            vault.close()
+            raise
+        return vault
 
     def close(self) -> None:
         """Stop this process's sequencer (integrating what is queued, if it is the one), then
@@ -140,6 +169,7 @@ class Vault:
         self.audit.close()
         self._commits.close()
         self.engine.dispose()
+        self.key_store.close()
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -177,13 +207,20 @@ class Vault:
         spec = self.policy.policy.purposes.get(purpose)
         return spec is not None and spec.basis is Basis.legal_obligation
 
-    def cipher(self, subject_row: Any) -> SubjectCipher:
-        return self.cipher_for(subject_row.wrapped_key)
+    def ciphers(self, subject_ids: Iterable[str]) -> dict[str, SubjectCipher]:
+        """The one way to a subject's data key: a cipher for each of ``subject_ids`` whose key
+        the key store still has (an erased subject has none)."""
+        return {
+            subject: SubjectCipher(self.keys.unwrap(wrapped))
+            for subject, wrapped in self.key_store.get(set(subject_ids)).items()
+        }
 
-    def cipher_for(self, wrapped_key: bytes | None) -> SubjectCipher:
-        if wrapped_key is None:
-            raise NotFoundError("the subject's key was destroyed: their data is erased")
-        return SubjectCipher(self.keys.unwrap(wrapped_key))
+    def new_keys(self, subject_ids: Iterable[str]) -> dict[str, SubjectCipher]:
+        """Fresh data keys for new subjects, stored (wrapped) in the key store before any
+        value is encrypted under them."""
+        made = {subject: new_data_key() for subject in subject_ids}
+        self.key_store.put({subject: self.keys.wrap(key) for subject, key in made.items()})
+        return {subject: SubjectCipher(key) for subject, key in made.items()}
 
     # --- collection -------------------------------------------------------------------------
 
@@ -201,9 +238,22 @@ class Vault:
 
     def collect_many(self, items: Sequence[Collection]) -> list[Collected]:
         """Several collections in one transaction: all stored, or (on any error) none."""
-        checked = [collect.check(self.policy, item) for item in items]
-        with self.write() as connection:
-            return collect.store_many(self, connection, checked, self.clock())
+        today = self.clock().date()
+        checked = [collect.check(self.policy, item, today, self.hasher) for item in items]
+        # Keys for whoever may turn out to be new are made and stored before the transaction:
+        # the key store's commit is then shared by concurrent callers, and is never waited
+        # for while the database's writers queue behind this one.
+        ids = {i: collect.new_subject_id() for i, c in enumerate(checked) if c.item.subject is None}
+        ciphers = self.new_keys(ids.values())
+        made = {i: (subject, ciphers[subject]) for i, subject in ids.items()}
+        try:
+            with self.write() as connection:
+                done = collect.store_many(self, connection, checked, self.clock(), made)
+        except BaseException:
+            self.key_store.discard(ciphers)
+            raise
+        self.key_store.discard(set(ciphers) - {c.subject for c in done if c.created})
+        return done
 
     def find(self, kind: str, value: str) -> str | None:
         """The subject whose ``kind`` (email or username) is ``value``, through the blind index."""
@@ -295,13 +345,26 @@ class Vault:
             context=f"subject {subject}, field {row.point}.{row.field}",
         ).decode()
 
+    def verify_credential(
+        self, subject: str, point: str, field: str, candidate: str, *, actor: str = "api"
+    ) -> bool:
+        """Whether ``candidate`` is the subject's secret ``point.field``; the only use of a
+        credential. Audited; repeated failures are slowed down (TooManyAttempts)."""
+        return credentials.verify(self, subject, point, field, candidate, actor=actor)
+
     # --- consent ------------------------------------------------------------------------------
 
-    def set_choice(self, subject: str, choice: str, granted: bool, *, source: str) -> str:
-        """Grant or withdraw one choice; the latest event wins from the moment this returns."""
+    def set_choice(
+        self, subject: str, choice: str, granted: bool, *, source: str, change_only: bool = False
+    ) -> str:
+        """Grant or withdraw one choice; the latest event wins from the moment this returns.
+        With ``change_only``, a choice already in that state records nothing: decided under
+        the subject's lock, so any number of concurrent repeats record one event."""
         key = consent_ledger.normalise(self.policy, choice)
         with self.write() as connection:
             self.subject_row(connection, subject, lock=True)
+            if change_only and consent_ledger.state_of(connection, subject, key) == granted:
+                return key
             consent_ledger.append(
                 connection,
                 subject,
@@ -321,11 +384,15 @@ class Vault:
             )
         return key
 
-    def grant(self, subject: str, choice: str, *, source: str = "api") -> str:
-        return self.set_choice(subject, choice, True, source=source)
+    def grant(
+        self, subject: str, choice: str, *, source: str = "api", change_only: bool = False
+    ) -> str:
+        return self.set_choice(subject, choice, True, source=source, change_only=change_only)
 
-    def withdraw(self, subject: str, choice: str, *, source: str = "api") -> str:
-        return self.set_choice(subject, choice, False, source=source)
+    def withdraw(
+        self, subject: str, choice: str, *, source: str = "api", change_only: bool = False
+    ) -> str:
+        return self.set_choice(subject, choice, False, source=source, change_only=change_only)
 
     def choices(self, subject: str) -> Choices:
         with reading(self.engine) as connection:
@@ -401,6 +468,18 @@ class Vault:
 
     def run_retention(self) -> retention.RetentionReport:
         return retention.run(self)
+
+    def backup(self, path: Path, *, actor: str = "operator") -> Path | None:
+        """Back the database up to ``path`` (no data keys in it) and snapshot the key store;
+        the snapshot's path, where the key store keeps snapshots."""
+        backup.create(self.engine, path)
+        snapshot = self.key_store.snapshot(self.clock())
+        with self.write() as connection:
+            self.record(
+                connection,
+                Record(action="backup", actor=actor, detail={"key_snapshot": snapshot is not None}),
+            )
+        return snapshot
 
     def rotate_master_key(self, new: KeyProvider, *, actor: str = "operator") -> Rotation:
         return rotate_master_key(self, new, actor=actor)

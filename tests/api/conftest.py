@@ -56,7 +56,7 @@ def make_service(tmp_path: Path, sensitive: Sensitive) -> Iterator[ServiceFactor
         path = EXAMPLES / f"{policy}.yaml"
         vault = Vault.open(
             f"sqlite:///{folder / 'pledge.sqlite3'}",
-            LocalKeyFileProvider(tmp_path / "master.key"),
+            LocalKeyFileProvider(tmp_path / "master.key", create=True),
             path.read_text(encoding="utf-8"),
             policy_file=str(path),
         )

@@ -104,6 +104,10 @@ SCOPES = {
     ("GET", f"/v1/subjects/{SUBJECT}/export"): {"admin"},
     ("PATCH", f"/v1/subjects/{SUBJECT}/data/name"): {"admin"},
     ("DELETE", f"/v1/subjects/{SUBJECT}"): {"admin"},
+    ("POST", f"/v1/subjects/{SUBJECT}/credentials/registration/password/verify"): {
+        "role",
+        "admin",
+    },
     ("GET", "/v1/audit/verify"): {"admin"},
     ("GET", "/v1/audit/entries/0/proof"): {"admin"},
     ("GET", f"/v1/subjects/{SUBJECT}/audit"): {"admin"},

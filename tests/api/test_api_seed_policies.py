@@ -11,6 +11,7 @@ from api_support import Service, ServiceFactory, seed_policies, submission
 
 from pledge.policy import Actor, Policy, Request, decide
 from pledge.policy.taxonomy import covers
+from pledge.store.shapes import SECRET, shape_of
 
 
 @pytest.mark.parametrize("policy", seed_policies())
@@ -20,10 +21,15 @@ def test_every_point_role_and_recipient(make_service: ServiceFactory, policy: st
     spec = service.vault.policy.policy
     admin = service.as_("admin")
     for point in spec.collection_points:
-        fields = submission(service.vault, point, rng)
-        subject = service.collect(point, fields, age=40)["subject"]
+        sent = submission(service.vault, point, rng)
+        subject = service.collect(point, sent, age=40)["subject"]
         exported = service.client.get(f"/v1/subjects/{subject}/export", headers=admin).json()
+        declared = spec.collection_points[point].fields
+        secret = {n for n in sent if shape_of(declared[n].category, declared[n].shape) == SECRET}
+        fields = {n: v for n, v in sent.items() if n not in secret}  # what comes back at all
         assert {d["field"]: d["value"] for d in exported["data"]} == fields
+        assert {c["field"] for c in exported["credentials"]} == secret
+        assert not any(sent[n] in str(exported) for n in secret)
         categories = {d["field"]: d["category"] for d in exported["data"]}
         for role, grant in spec.roles.items():
             for purpose in _declared(spec, grant.purposes):

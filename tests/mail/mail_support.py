@@ -72,6 +72,7 @@ class Sink:
         self.refuse: dict[str, str] = {}
         self.on_data: Callable[[Received], None] | None = None
         self.on_rcpt: Callable[[], None] | None = None
+        self.refuse_data: str | None = None  # the reply to every DATA, instead of accepting
         self._controller: Controller | None = None
         self._lock = threading.Lock()
 
@@ -92,6 +93,8 @@ class Sink:
         )
         if self.on_data is not None:
             self.on_data(received)
+        if self.refuse_data is not None:
+            return self.refuse_data
         with self._lock:
             self.received.append(received)
         return "250 Message accepted for delivery"

@@ -32,7 +32,7 @@ def store(tmp_path: Path) -> Iterator[Vault]:
     """A store in ``tmp_path`` laid out as ``--data-dir`` expects it."""
     vault = Vault.open(
         sqlite_url(tmp_path / "pledge.sqlite3"),
-        LocalKeyFileProvider(tmp_path / "master.key"),
+        LocalKeyFileProvider(tmp_path / "master.key", create=True),
         ZABBIX.read_text(encoding="utf-8"),
         policy_file=str(ZABBIX),
     )
@@ -123,7 +123,7 @@ def test_dry_run_names_the_version_limit_of_data_collected_under_an_earlier_poli
     def open_store(policy: Path) -> Vault:
         return Vault.open(
             sqlite_url(tmp_path / "pledge.sqlite3"),
-            LocalKeyFileProvider(tmp_path / "master.key"),
+            LocalKeyFileProvider(tmp_path / "master.key", create=True),
             policy.read_text(encoding="utf-8"),
             policy_file=str(policy),
         )

@@ -7,7 +7,7 @@ variable or a KMS, and be rotated by re-wrapping data keys instead of re-encrypt
 
 Usage::
 
-    provider = LocalKeyFileProvider("/var/lib/pledge/master.key")
+    provider = LocalKeyFileProvider("/var/lib/pledge/master.key", create=True)
     wrapped = provider.wrap(new_data_key())     # store ``wrapped`` next to the subject
     data_key = provider.unwrap(wrapped)         # on read
 
@@ -149,15 +149,23 @@ class EnvKeyProvider(_AesGcmKeyProvider):
 
 
 class LocalKeyFileProvider(_AesGcmKeyProvider):
-    """The embedded default: a key file created on first start and reused afterwards.
+    """The embedded default: a key file created with a brand-new store and reused afterwards.
 
     The file is the only thing standing between a copied database and its plaintext, so one
-    that other users could read is refused rather than silently trusted.
+    that other users could read is refused rather than silently trusted. A missing file is
+    created only when ``create`` says the store is new: for an existing store a new key
+    would open nothing, and writing one would hide the real problem (the lost file).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
         self.path = Path(path)
         if not self.path.exists():
+            if not create:
+                raise MasterKeyError(
+                    f"the master key file {self.path} is missing; restore it from your backup "
+                    "of the key (only a new, empty store gets a new key)",
+                    path=str(self.path),
+                )
             _create_key_file(self.path)
         super().__init__(_read_key_file(self.path))
 
