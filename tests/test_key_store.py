@@ -112,7 +112,7 @@ def test_backup_erase_restore_brings_nobody_back(
         vault.export(alice)
     assert vault.find("email", alice_person.email) is None
     assert ciphertexts(vault, alice) == []
-    assert vault.read(bob, SUPPORT, "support").values["email"] == bob_person.email_stored
+    assert vault.read(bob, SUPPORT, "support").values["registration.email"] == bob_person.email_stored
 
     for path in files_of(database_url, vault.key_store, backup_file):
         assert not contains(path, wrapped), f"{path.name} still holds the erased key"
@@ -150,7 +150,7 @@ def test_lost_key_store_comes_back_from_its_snapshot_without_the_erased(
     assert done.keys_recovered == 2
     vault = vault_factory("zabbix")
     for subject, person in zip(ids[1:], people[1:], strict=True):
-        assert vault.read(subject, SUPPORT, "support").values["name"] == person.name
+        assert vault.read(subject, SUPPORT, "support").values["registration.name"] == person.name
     with pytest.raises(NotFoundError):
         vault.read(ids[0], SUPPORT, "support")
 
@@ -226,7 +226,7 @@ def test_upgrade_moves_wrapped_keys_out_of_the_database(
     (tmp_path / "pledge-keys.sqlite3").unlink()  # as before 0005: no key store at all
 
     vault = vault_factory("zabbix")
-    assert vault.read(subject, SUPPORT, "support").values["name"] == person.name
+    assert vault.read(subject, SUPPORT, "support").values["registration.name"] == person.name
     assert vault.key_store.get([subject]) == {subject: wrapped}
     for name in ("pledge.sqlite3", "pledge.sqlite3-wal"):
         path = tmp_path / name

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, insert, select
 
-from pledge.errors import InputError, MessageRefused
+from pledge.errors import InputError, MessageRefused, NotFoundError
 from pledge.mail.compose import Composer, Footer, check_sender, list_unsubscribe, sender_domain
 from pledge.mail.compose import subject_problem as misleading
 from pledge.mail.settings import MailSettings
@@ -249,6 +249,8 @@ class Gate:
                 CATEGORIES,
                 record=leaf,
             )
+        if not dry_run:  # the keys of everyone to be rendered, in one key-store query
+            read_path.prime(self.vault, [v.grant for v in verdicts.values() if v.skip is None])
         now = self.vault.clock()
         queued: list[str] = []
         skipped: list[Skip] = []
@@ -261,7 +263,10 @@ class Gate:
             reason = verdict.skip
             if reason is None and not dry_run:
                 message_id = ids.get(subject) or message_id_for(campaign, subject, self.domain)
-                row = self._render(campaign, verdict, message_id, now)
+                try:
+                    row = self._render(campaign, verdict, message_id, now)
+                except NotFoundError:
+                    continue  # erased since the decision: its key is gone
                 if row is None:
                     reason = SUBJECT_REFUSED
                     refused.append(
