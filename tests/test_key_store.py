@@ -112,7 +112,9 @@ def test_backup_erase_restore_brings_nobody_back(
         vault.export(alice)
     assert vault.find("email", alice_person.email) is None
     assert ciphertexts(vault, alice) == []
-    assert vault.read(bob, SUPPORT, "support").values["registration.email"] == bob_person.email_stored
+    assert (
+        vault.read(bob, SUPPORT, "support").values["registration.email"] == bob_person.email_stored
+    )
 
     for path in files_of(database_url, vault.key_store, backup_file):
         assert not contains(path, wrapped), f"{path.name} still holds the erased key"
