@@ -89,7 +89,10 @@ def latency_under_load(
     """Threads collect and read as fast as they can while the background sequencer (default
     settings: at most 1 s wait) integrates; the wait of every leaf it integrated."""
     vault = Vault.open(
-        url, LocalKeyFileProvider(key), POLICY, audit=AuditSettings(checkpoint_dir=folder / "cp2")
+        url,
+        LocalKeyFileProvider(key, create=True),
+        POLICY,
+        audit=AuditSettings(checkpoint_dir=folder / "cp2"),
     )
     stop = time.monotonic() + seconds
     done = [0]
@@ -118,7 +121,7 @@ def p(xs: list[float], q: float) -> float:
 def run(url: str, key: Path, n: int, folder: Path) -> dict[str, float]:
     vault = Vault.open(
         url,
-        LocalKeyFileProvider(key),
+        LocalKeyFileProvider(key, create=True),
         POLICY,
         audit=AuditSettings(sequencer=False, checkpoint_dir=folder / "cp"),
     )

@@ -41,7 +41,10 @@ SUPPORT = "essential.service.operations.support"
 
 def open_vault(url: str, key: Path, **settings: Any) -> Vault:
     return Vault.open(
-        url, LocalKeyFileProvider(key), ZABBIX.read_text(), audit=AuditSettings(**settings)
+        url,
+        LocalKeyFileProvider(key, create=True),
+        ZABBIX.read_text(),
+        audit=AuditSettings(**settings),
     )
 
 

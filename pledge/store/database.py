@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -52,10 +52,14 @@ def open_engine(url: str) -> Engine:
     try:
         migrate(engine)
     except OperationalError as exc:
-        raise Unhealthy(
-            f"cannot open the database at {parsed.render_as_string(hide_password=True)}: {exc.orig}"
-        ) from None
+        raise _unreachable(parsed, exc) from None
     return engine
+
+
+def _unreachable(parsed: URL, exc: OperationalError) -> Unhealthy:
+    return Unhealthy(
+        f"cannot open the database at {parsed.render_as_string(hide_password=True)}: {exc.orig}"
+    )
 
 
 def _sqlite_engine(database: str | None) -> Engine:
@@ -121,7 +125,7 @@ def is_new_store(url: str) -> bool:
     engine = create_engine(parsed, poolclass=NullPool)
     try:
         return not inspect(engine).has_table("meta")
-    except OperationalError:
-        return False  # unreachable: opening the store will say so
+    except OperationalError as exc:  # say so now, rather than "the key file is missing"
+        raise _unreachable(parsed, exc) from None
     finally:
         engine.dispose()
