@@ -40,7 +40,7 @@ def session_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
     folder: Path = tmp_path_factory.mktemp("site")
     vault = Vault.open(
         f"sqlite:///{folder / 'pledge.sqlite3'}",
-        LocalKeyFileProvider(folder / "master.key"),
+        LocalKeyFileProvider(folder / "master.key", create=True),
         site_policy_text(),
         policy_file="site.yaml",
     )

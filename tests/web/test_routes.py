@@ -25,7 +25,7 @@ BANNER_BUDGET = 10 * 1024
 def app_vault(tmp_path) -> Iterator[Vault]:  # type: ignore[no-untyped-def]
     vault = Vault.open(
         f"sqlite:///{tmp_path / 'pledge.sqlite3'}",
-        LocalKeyFileProvider(tmp_path / "master.key"),
+        LocalKeyFileProvider(tmp_path / "master.key", create=True),
         site_policy_text(),
     )
     yield vault
