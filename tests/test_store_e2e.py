@@ -980,7 +980,10 @@ def test_zabbix_reads_consents_and_disclosures(
             age=30,
         )
     order = vault.collect(
-        "order", {"name": ann.name, "email": ann.email, "mailing_address": ann.address}, age=30
+        "order",
+        {"name": ann.name, "email": ann.email, "mailing_address": ann.address},
+        subject=reg.subject,  # the shop knows who is signed in
+        age=30,
     )
     audit.add()
     assert order.subject == reg.subject

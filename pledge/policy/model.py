@@ -105,6 +105,21 @@ class Purpose(_Part):
     )
     description: str = ""
     source: Cited = None
+    double_opt_in: bool = Field(
+        default=False,
+        description="opt_in email purposes only: a grant counts once the person confirms it "
+        "through a link mailed to their address.",
+    )
+
+    @model_validator(mode="after")
+    def _double_opt_in_for_email_opt_in(self) -> Purpose:
+        if self.double_opt_in and (
+            self.basis is not Basis.opt_in or self.channel is not Channel.email
+        ):
+            raise ValueError(
+                "double_opt_in is set only on a purpose with basis opt_in and channel email"
+            )
+        return self
 
 
 class FieldSpec(_Part):

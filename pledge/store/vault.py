@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,16 @@ from pledge.policy import (
     CompiledPolicy,
 )
 from pledge.policy.model import Basis, WebLogs
-from pledge.store import collect, disclosure, receipts, retention, rights, weblogs
+from pledge.store import (
+    collect,
+    disclosure,
+    pending,
+    receipts,
+    retention,
+    rights,
+    subject_tokens,
+    weblogs,
+)
 from pledge.store import consents as consent_ledger
 from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
@@ -44,6 +54,8 @@ from pledge.store.keys import KeyProvider
 from pledge.store.release import Recorder, Release, Released, StoredValue, SubjectAccess
 from pledge.store.rotation import Rotation, rotate_master_key
 from pledge.store.schema import subject_lookup, subjects
+from pledge.store.signing import named_secret
+from pledge.store.subject_tokens import SubjectToken, SubjectTokens
 
 Clock = Callable[[], dt.datetime]
 
@@ -390,3 +402,36 @@ class Vault:
 
     def rotate_master_key(self, new: KeyProvider, *, actor: str = "operator") -> Rotation:
         return rotate_master_key(self, new, actor=actor)
+
+    # --- proof that a write is the person's (see subject_tokens and pending) ----------------
+
+    @cached_property
+    def _subject_tokens(self) -> SubjectTokens:
+        return SubjectTokens(named_secret(self.engine, self.keys, subject_tokens.KEY_NAME))
+
+    @cached_property
+    def _confirmations(self) -> pending.Confirmations:
+        return pending.Confirmations(named_secret(self.engine, self.keys, pending.KEY_NAME))
+
+    def subject_token(
+        self, subject: str, audience: str, ttl: dt.timedelta = subject_tokens.DEFAULT_TTL
+    ) -> SubjectToken:
+        """A token proving ``subject`` to the API key ``audience``, for ``ttl``."""
+        with reading(self.engine) as connection:
+            self.subject_row(connection, subject)
+        return self._subject_tokens.issue(subject, audience, self.clock(), ttl)
+
+    def check_subject_token(self, token: str | None, subject: str, audience: str) -> None:
+        self._subject_tokens.check(token, subject, audience, self.clock())
+
+    def confirmation_token(self, pending_id: str) -> str:
+        """The token of the link that confirms pending change ``pending_id``."""
+        return self._confirmations.link_token(self, pending_id)
+
+    def check_confirmation(self, token: str) -> str:
+        """The pending id of a genuine, unexpired link (without using it)."""
+        return self._confirmations.check(self, token)
+
+    def confirm(self, token: str) -> pending.Confirmed:
+        """Apply the pending change the link names; a link works once."""
+        return self._confirmations.confirm(self, token)
