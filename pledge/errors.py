@@ -20,7 +20,7 @@
     ├── ScopeForbidden            HTTP: a valid key whose scope may not call this endpoint
     ├── ProofRequired             a write into a subject without proof that it is the person's
     ├── BodyTooLarge              HTTP: the request body is over the configured limit
-    ├── RateLimited               HTTP: the key used up its tokens; try again after a while
+    ├── RateLimited               HTTP: too many requests or failed credentials; retry later
     ├── Unhealthy                 HTTP: the database does not answer the health check
     └── SmtpUnavailable           email: the SMTP server stayed unreachable; messages stay queued
 
@@ -217,17 +217,18 @@ class BodyTooLarge(PledgeError):
 
 
 class RateLimited(PledgeError):
-    """The API key made more requests than its rate allows; ``Retry-After`` says when to."""
+    """Too many requests from one API key, or too many failed credentials from one client
+    address or for one key id; ``Retry-After`` says when to try again."""
 
     code = "rate_limited"
     status = 429
     exit_code = ExitCode.UNAVAILABLE
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(
+        self, retry_after: float, what: str = "this API key made too many requests"
+    ) -> None:
         seconds = max(1, math.ceil(retry_after))
-        super().__init__(
-            f"this API key made too many requests; retry in {seconds} s", retry_after=seconds
-        )
+        super().__init__(f"{what}; retry in {seconds} s", retry_after=seconds)
         self.headers = {"Retry-After": str(seconds)}  # type: ignore[misc]
 
 

@@ -8,15 +8,25 @@ response holds is written down here, and nothing else reaches the caller.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from pledge.policy import Decision, Reason
 
 SUBJECT_PATTERN = r"^[0-9a-f]{32}$"
 MAX_BATCH = 1000
 
+ProofToken = Annotated[str, Field(min_length=1, max_length=200)]
 SubjectRef = Annotated[
     str, Field(pattern=SUBJECT_PATTERN, description="A subject id (32 hex characters).")
 ]
@@ -24,7 +34,34 @@ Name = Annotated[str, Field(min_length=1, max_length=160)]
 
 
 class _In(BaseModel):
+    """Every input model: unknown fields refused, and no string (nor dict key) holding a lone
+    surrogate or a control character other than tab and newlines, which no form sends and
+    which would break storage, logs or mail headers further on."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        if _unprintable(value):
+            raise ValueError(
+                "contains a lone surrogate or a control character (only tab, CR and LF are "
+                "allowed in text)"
+            )
+        return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _unprintable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _CONTROL.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unprintable(k) or _unprintable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_unprintable(v) for v in value)
+    return False
 
 
 # --- collection and lookup --------------------------------------------------------------------
@@ -35,7 +72,13 @@ class CollectIn(_In):
         description="Values by the collection point's field names; undeclared fields are refused."
     )
     subject: SubjectRef | None = Field(
-        default=None, description="Collect for this known subject; else found by email/username."
+        default=None,
+        description="Write into this known subject; needs `subject_token`. Without it, a new "
+        "subject is made, or, when the email or username is someone's already, the "
+        "submission waits for that person's emailed confirmation.",
+    )
+    subject_token: ProofToken | None = Field(
+        default=None, description="From POST /v1/subject-tokens, minted for this key."
     )
     choices: dict[Name, bool] = Field(
         default_factory=dict,
@@ -67,11 +110,19 @@ class ReportOut(BaseModel):
 
 
 class CollectedOut(BaseModel):
-    subject: str
+    subject: str | None = Field(
+        description="The subject written into; null when the submission waits for an "
+        "existing person's confirmation (whose id is not told)."
+    )
     point: str
     fields: list[str]
     policy_version: str
     created: bool = Field(description="True when this collection created the subject.")
+    pending: str | None = Field(
+        default=None,
+        description="Set when (part of) the submission waits for the person to confirm it "
+        "through the link mailed to them.",
+    )
 
 
 class BulkCollectedOut(BaseModel):
@@ -192,12 +243,41 @@ class ChoiceIn(_In):
         description="A choice key, e.g. marketing.communications.email (a purpose), "
         "recipient:<name>, channel:email, show:<category>, policy:<version>, stop:all."
     )
+    subject_token: ProofToken | None = Field(
+        default=None, description="Collector keys: the person's subject token."
+    )
+    reason: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=500,
+        description="Agent and admin keys: why this is recorded on the person's behalf "
+        "(e.g. 'phone call, ticket 4411'); kept in the audit log.",
+    )
 
 
 class ChoiceOut(BaseModel):
     subject: str
     choice: str
-    granted: bool
+    granted: bool = Field(description="The choice's state from now on.")
+    pending: str | None = Field(
+        default=None,
+        description="Set when the grant waits for the person's emailed confirmation "
+        "(a double opt-in purpose); until then the choice is not granted.",
+    )
+
+
+class SubjectTokenIn(_In):
+    subject: SubjectRef
+    ttl_seconds: int = Field(
+        default=900, ge=1, le=3600, description="How long the token works; at most an hour."
+    )
+
+
+class SubjectTokenOut(BaseModel):
+    token: str
+    subject: str
+    audience: str = Field(description="The key id this token works with.")
+    expires_at: dt.datetime
 
 
 class ChoicesOut(BaseModel):
@@ -384,8 +464,11 @@ class PolicySummaryOut(BaseModel):
 
 
 class KeyIn(_In):
-    scope: Literal["role", "recipient", "admin"]
-    actor: Name | None = Field(default=None, description="The role or recipient; none for admin.")
+    scope: Literal["collector", "role", "agent", "recipient", "admin"]
+    actor: Name | None = Field(
+        default=None,
+        description="The role (role and agent keys) or recipient; none for admin and collector.",
+    )
     name: str | None = Field(default=None, max_length=128, description="A label for people.")
 
 

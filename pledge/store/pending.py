@@ -68,6 +68,15 @@ class Change:
 
 
 @dataclass(frozen=True)
+class RecordedChoice:
+    """A choice as recorded: its state from now on, and the pending change it waits in."""
+
+    choice: str
+    granted: bool
+    pending: str | None
+
+
+@dataclass(frozen=True)
 class Confirmed:
     subject: str
     pending_id: str

@@ -296,10 +296,30 @@ class Vault:
     # --- consent ------------------------------------------------------------------------------
 
     def set_choice(self, subject: str, choice: str, granted: bool, *, source: str) -> str:
-        """Grant or withdraw one choice; the latest event wins from the moment this returns."""
+        """Grant or withdraw one choice; the latest event wins from the moment this returns
+        (a grant the policy wants confirmed waits: see :meth:`record_choice`)."""
+        return self.record_choice(subject, choice, granted, source=source).choice
+
+    def record_choice(
+        self, subject: str, choice: str, granted: bool, *, source: str, reason: str | None = None
+    ) -> pending.RecordedChoice:
+        """Grant or withdraw one choice. A grant of a ``double_opt_in`` purpose is not
+        recorded but kept as a pending change until the person confirms it; ``reason`` (why
+        someone records it on the person's behalf) goes into the audit log."""
         key = consent_ledger.normalise(self.policy, choice)
         with self.write() as connection:
-            self.subject_row(connection, subject, lock=True)
+            row = self.subject_row(connection, subject, lock=True)
+            if pending.needs_confirmation(self.policy, key, granted):
+                waiting = pending.propose(
+                    self,
+                    connection,
+                    subject,
+                    self.cipher(row),
+                    pending.Change(None, {}, {key: True}),
+                    actor=source,
+                    now=self.clock(),
+                )
+                return pending.RecordedChoice(key, False, waiting)
             consent_ledger.append(
                 connection,
                 subject,
@@ -308,16 +328,19 @@ class Vault:
                 version=self.policy.version,
                 at=self.clock(),
             )
+            detail: dict[str, Any] = {"choice": key, "granted": granted}
+            if reason is not None:
+                detail["reason"] = reason
             self.record(
                 connection,
                 Record(
                     action="consent",
                     actor=source,
                     subject_ref=self.subject_ref(subject),
-                    detail={"choice": key, "granted": granted},
+                    detail=detail,
                 ),
             )
-        return key
+        return pending.RecordedChoice(key, granted, None)
 
     def grant(self, subject: str, choice: str, *, source: str = "api") -> str:
         return self.set_choice(subject, choice, True, source=source)
