@@ -28,6 +28,7 @@ from pledge.api.metrics import Metrics
 from pledge.api.observe import RequestContext
 from pledge.api.page_headers import PageHeaders
 from pledge.api.routes import (
+    aggregates,
     audit,
     collect,
     consents,
@@ -99,6 +100,7 @@ def create_app(
         consents,
         cookie_receipts,
         disclosures,
+        aggregates,
         decisions,
         rights,
         audit,

@@ -266,6 +266,28 @@ class ChoiceOut(BaseModel):
     )
 
 
+class AggregateIn(_In):
+    purpose: Name
+    categories: list[Name] = Field(min_length=1, max_length=20)
+    segment: str = Field(
+        default="all",
+        max_length=80,
+        description="'all', or 'point:<collection point>': the people whose data was "
+        "collected there. Never a list of people.",
+    )
+    since: str | None = Field(default=None, description="First calendar month, e.g. 2024-05.")
+    until: str | None = Field(default=None, description="Last calendar month, inclusive.")
+
+
+class AggregateOut(BaseModel):
+    recipient: str
+    purpose: str
+    segment: str
+    counts: dict[str, int] = Field(description="Distinct people per category.")
+    epsilon: float | None = Field(description="The privacy budget this answer spent, if noisy.")
+    budget_left: float | None
+
+
 class SubjectTokenIn(_In):
     subject: SubjectRef
     ttl_seconds: int = Field(
@@ -309,7 +331,6 @@ class DisclosedOut(BaseModel):
     purpose: str
     released: dict[str, dict[str, str]] = Field(description="Values by point.field, by subject.")
     refused: dict[str, ReasonOut] = Field(description="Subjects whose data was not released.")
-    aggregate: dict[str, int] | None = Field(description="Counts, for aggregate-only recipients.")
 
 
 class DisclosureOut(BaseModel):

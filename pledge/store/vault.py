@@ -32,6 +32,7 @@ from pledge.policy import (
 )
 from pledge.policy.model import Basis, WebLogs
 from pledge.store import (
+    aggregates,
     collect,
     disclosure,
     pending,
@@ -397,6 +398,20 @@ class Vault:
         return disclosure.disclose(
             self, subjects, recipient, purpose, categories, legal_ref=legal_ref
         )
+
+    def aggregate(
+        self,
+        recipient: str,
+        purpose: str,
+        categories: list[str],
+        segment: str = "all",
+        *,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> aggregates.Aggregate:
+        """Counts about a segment for an aggregate-only recipient (see :mod:`.aggregates`)."""
+        group = aggregates.Segment.parse(self, segment, since, until)
+        return aggregates.aggregate(self, recipient, purpose, categories, group)
 
     def disclosures(self, subject: str) -> list[dict[str, Any]]:
         return disclosure.listing(self, subject)
