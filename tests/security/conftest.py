@@ -4,6 +4,7 @@ on SQLite and once on PostgreSQL, with keys of every scope (see ``served``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from served import Server, start
@@ -26,3 +27,10 @@ def server(
         PLEDGE_FAILURES_BURST="100000",
         PLEDGE_FAILURES_PER_MINUTE="100000",
     )
+
+
+@pytest.fixture(params=DATABASES)
+def fresh_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server of the test's own, for attacks that count what the whole store holds or that
+    exhaust a limit; failures are limited as configured by default."""
+    yield from start(request, tmp_path)
