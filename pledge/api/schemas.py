@@ -38,7 +38,7 @@ class _In(BaseModel):
     surrogate or a control character other than tab and newlines, which no form sends and
     which would break storage, logs or mail headers further on."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lambda schema: _document(schema))
 
     @field_validator("*", mode="after")
     @classmethod
@@ -52,6 +52,24 @@ class _In(BaseModel):
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]*$"
+
+
+def _document(schema: Any) -> None:
+    """Say in the schema what :meth:`_In._printable` refuses: every free string gets the
+    pattern of printable text, unless it has a stricter pattern or a list of values."""
+    if isinstance(schema, dict):
+        strict = {"pattern", "enum", "const", "format"}
+        if schema.get("type") == "string" and not strict & schema.keys():
+            schema["pattern"] = PRINTABLE
+        names = schema.get("propertyNames")
+        if isinstance(names, dict) and not strict & names.keys():
+            names["pattern"] = PRINTABLE
+        for value in schema.values():
+            _document(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _document(value)
 
 
 def _unprintable(value: Any) -> bool:
