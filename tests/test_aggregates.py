@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import EXAMPLE_POLICIES, FakeClock
 from sqlalchemy import func, select
 
 from pledge.errors import BudgetSpent, DeniedError, InputError
@@ -16,6 +16,7 @@ from pledge.store.aggregates import _noisy
 from pledge.store.schema import privacy_spend
 from pledge.store.vault import Vault
 
+EXAMPLE_POLICIES = Path(__file__).resolve().parent.parent / "examples" / "policies"
 RECIPIENT, PURPOSE = "statistics_recipients", "analytics.reporting"
 CATEGORIES = ["user.device.browser"]
 
@@ -63,7 +64,7 @@ def test_the_recipient_cannot_pick_whom_to_count(vault_factory: Callable[..., Va
 
 
 def test_overlapping_windows_differing_by_one_person_cost_budget_until_it_runs_out(
-    vault_factory: Callable[..., Vault], tmp_path: Path, clock: FakeClock
+    vault_factory: Callable[..., Vault], tmp_path: Path, clock: Any
 ) -> None:
     vault = vault_factory(noisy_policy(tmp_path, budget=2.0))
     for n in range(12):

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from served import Server, start
+
+from tests.security.served import Server, start
 
 DATABASES = [
     pytest.param("sqlite", id="sqlite"),

@@ -3,7 +3,7 @@ to count, and two overlapping questions cost privacy budget until none is left."
 
 from __future__ import annotations
 
-from served import BUDGET, Server
+from tests.security.served import BUDGET, Server
 
 ASK = {"purpose": "analytics.reporting", "categories": ["user.device.browser"]}
 

@@ -4,7 +4,7 @@ minute however fast they send."""
 
 from __future__ import annotations
 
-from served import Server
+from tests.security.served import Server
 
 BURST = 20  # the default PLEDGE_FAILURES_BURST
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from served import Server
+
+from tests.security.served import Server
 
 HOSTILE = ["\ud800", "a\udfffb", "nul\x00", "\x1b[2J", "bell\x07", "c1\x9b"]
 

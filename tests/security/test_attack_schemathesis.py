@@ -23,7 +23,8 @@ from schemathesis.checks import (
     status_code_conformance,
     unsupported_method,
 )
-from served import SCOPES, Server
+
+from tests.security.served import SCOPES, Server
 
 CHECKS = [
     not_a_server_error,

@@ -6,7 +6,8 @@ content); denied means 403 ``forbidden``, before anything else is looked at."""
 from __future__ import annotations
 
 import pytest
-from served import SCOPES, Server
+
+from tests.security.served import SCOPES, Server
 
 STAFF = {"role", "agent", "admin"}
 ASKERS = {"role", "agent", "recipient", "admin"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from served import Server
+from tests.security.served import Server
 
 CONSENT = "/v1/subjects/{}/consents/{}"
 
