@@ -99,6 +99,7 @@ SCOPES = {
     ("POST", f"/v1/subjects/{SUBJECT}/consents/withdraw"): {"collector", "agent", "admin"},
     ("POST", f"/v1/subjects/{SUBJECT}/cookie-receipts"): STAFF,
     ("POST", "/v1/disclosures"): {"recipient"},
+    ("POST", "/v1/aggregates"): {"recipient"},
     ("GET", f"/v1/subjects/{SUBJECT}/disclosures"): STAFF,
     ("POST", "/v1/decisions"): ASKERS,
     ("POST", "/v1/decisions/bulk"): ASKERS,
