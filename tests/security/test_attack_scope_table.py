@@ -29,6 +29,7 @@ TABLE: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/decisions/bulk"): ASKERS,
     ("POST", "/v1/mail/messages"): {"admin"},
     ("POST", "/v1/mail/campaigns"): {"admin"},
+    ("GET", "/v1/mail/campaigns/{job}"): {"admin"},
     ("GET", "/v1/subjects/{subject}/export"): {"admin"},
     ("PATCH", "/v1/subjects/{subject}/data/{field}"): {"admin"},
     ("DELETE", "/v1/subjects/{subject}"): {"admin"},
@@ -41,7 +42,13 @@ TABLE: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/admin/keys"): {"admin"},
     ("DELETE", "/v1/admin/keys/{key_id}"): {"admin"},
 }
-PARAMETERS = {"point": "registration", "field": "name", "seq": "0", "key_id": "0" * 16}
+PARAMETERS = {
+    "point": "registration",
+    "field": "name",
+    "seq": "0",
+    "key_id": "0" * 16,
+    "job": "0" * 32,
+}
 
 
 def operations(server: Server) -> set[tuple[str, str]]:
