@@ -22,6 +22,7 @@ TABLE: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/subjects/{subject}/consents/history"): STAFF,
     ("POST", "/v1/subjects/{subject}/consents/grant"): {"collector", "agent", "admin"},
     ("POST", "/v1/subjects/{subject}/consents/withdraw"): {"collector", "agent", "admin"},
+    ("POST", "/v1/subjects/{subject}/cookie-receipts"): STAFF,
     ("POST", "/v1/disclosures"): {"recipient"},
     ("POST", "/v1/aggregates"): {"recipient"},
     ("GET", "/v1/subjects/{subject}/disclosures"): STAFF,
