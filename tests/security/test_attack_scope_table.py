@@ -17,6 +17,7 @@ TABLE: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/collect/{point}/bulk"): {"collector"},
     ("POST", "/v1/subject-tokens"): {"collector"},
     ("POST", "/v1/subjects/lookup"): STAFF,
+    ("POST", "/v1/reports/{kind}"): STAFF,
     ("GET", "/v1/subjects/{subject}/data"): {"role", "agent"},
     ("GET", "/v1/subjects/{subject}/consents"): STAFF,
     ("GET", "/v1/subjects/{subject}/consents/history"): STAFF,
@@ -49,6 +50,7 @@ PARAMETERS = {
     "seq": "0",
     "key_id": "0" * 16,
     "job": "0" * 32,
+    "kind": "errors",
 }
 
 
