@@ -6,8 +6,10 @@
     │   ├── CollectionError       a collection refused: undeclared/missing field, wrong shape, age
     │   ├── MessageRefused        email: the message would break a promise, so nobody gets it
     │   ├── TextUnreadable        a policy's text is empty, binary, too large or not English
-    │   └── TokenInvalid          email: an unsubscribe token damaged, forged or expired
+    │   ├── TokenInvalid          email: an unsubscribe token damaged, forged or expired
+    │   └── ConfirmationInvalid   a confirmation link damaged, forged, expired or used
     ├── DeniedError               the policy does not allow this use; carries the decision
+    │   └── BudgetSpent           an aggregate would spend more privacy budget than is left
     ├── NotFoundError             no such subject, entry, key...
     ├── ConflictError             the request contradicts stored state (e.g. already erased)
     ├── IntegrityError            stored data failed verification (ciphertext, audit chain)
@@ -16,8 +18,9 @@
     ├── AuditPendingError         queued audit leaves were not integrated in time (no sequencer)
     ├── Unauthenticated           HTTP: no API key, a malformed, unknown or revoked one
     ├── ScopeForbidden            HTTP: a valid key whose scope may not call this endpoint
+    ├── ProofRequired             a write into a subject without proof that it is the person's
     ├── BodyTooLarge              HTTP: the request body is over the configured limit
-    ├── RateLimited               HTTP: the key used up its tokens; try again after a while
+    ├── RateLimited               HTTP: too many requests or failed credentials; retry later
     │   └── TooManyAttempts       too many wrong attempts at one credential; wait, then retry
     ├── Unhealthy                 HTTP: the database does not answer the health check
     └── SmtpUnavailable           email: the SMTP server stayed unreachable; messages stay queued
@@ -127,6 +130,12 @@ class DeniedError(PledgeError):
         self.decision = decision
 
 
+class BudgetSpent(DeniedError):
+    """The recipient's privacy budget cannot pay for this aggregate; nothing was released."""
+
+    code = "privacy_budget_spent"
+
+
 class NotFoundError(PledgeError):
     """The named thing does not exist (or is not visible to this caller)."""
 
@@ -192,6 +201,14 @@ class ScopeForbidden(PledgeError):
     exit_code = ExitCode.DENIED
 
 
+class ProofRequired(PledgeError):
+    """A write into an existing subject came without proof that it is that person's."""
+
+    code = "proof_required"
+    status = 403
+    exit_code = ExitCode.DENIED
+
+
 class BodyTooLarge(PledgeError):
     """The request body is larger than the service accepts."""
 
@@ -201,17 +218,18 @@ class BodyTooLarge(PledgeError):
 
 
 class RateLimited(PledgeError):
-    """The API key made more requests than its rate allows; ``Retry-After`` says when to."""
+    """Too many requests from one API key, or too many failed credentials from one client
+    address or for one key id; ``Retry-After`` says when to try again."""
 
     code = "rate_limited"
     status = 429
     exit_code = ExitCode.UNAVAILABLE
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(
+        self, retry_after: float, what: str = "this API key made too many requests"
+    ) -> None:
         seconds = max(1, math.ceil(retry_after))
-        super().__init__(
-            f"this API key made too many requests; retry in {seconds} s", retry_after=seconds
-        )
+        super().__init__(f"{what}; retry in {seconds} s", retry_after=seconds)
         self.headers = {"Retry-After": str(seconds)}  # type: ignore[misc]
 
 
@@ -258,3 +276,10 @@ class SmtpUnavailable(PledgeError):
     code = "smtp_unavailable"
     status = 503
     exit_code = ExitCode.UNAVAILABLE
+
+
+class ConfirmationInvalid(InputError):
+    """A confirmation link we did not issue, that was altered, has expired or was used."""
+
+    code = "confirmation_invalid"
+    status = 400

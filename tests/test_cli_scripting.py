@@ -123,6 +123,7 @@ def test_not_found_exits_3(demo: tuple[Path, list[str]]) -> None:
 def test_conflict_exits_4(demo: tuple[Path, list[str]]) -> None:
     data, _ = demo
     pledge("keys", "create", "--admin", data=data)
+    pledge("keys", "create", "--admin", data=data)  # the last admin key is never revoked
     key_id = as_json(pledge("keys", "list", "--json", data=data))[0]["key_id"]
     assert pledge("keys", "revoke", key_id, data=data).exit_code == 0
     twice = pledge("keys", "revoke", key_id, data=data)

@@ -636,22 +636,31 @@ def _check_aggregate(
             break
     else:
         return
+    # The group is a segment and a window (a month no one else was collected in), never a
+    # list of people: the recipient cannot choose whom to count.
+    clock: Any = vault.clock  # the test's FakeClock
+    back = clock()
+    clock.set(dt.datetime(2031, 1, 15, tzinfo=dt.UTC))
     people = [person_factory() for _ in range(minimum)]
     batch = [
         Collection(point_name, submission(policy, point, p).fields, age=adult_age(point, p))
         for p in people
     ]
-    group = [c.subject for c in vault.collect_many(batch)]
+    group = [c.subject for c in vault.collect_many(batch[:-1])]
     audit.add(len(group))
-
-    with pytest.raises(DeniedError, match=f"at least {minimum} .* this group has {minimum - 1}$"):
-        vault.disclose(group[:-1], name, purpose, wanted)
+    segment = {"segment": f"point:{point_name}", "since": "2031-01", "until": "2031-01"}
+    with pytest.raises(DeniedError, match=f"at least {minimum} .* gives {minimum - 1}$"):
+        vault.aggregate(name, purpose, wanted, **segment)
     audit.add()  # the refusal is on record too
-
-    result = vault.disclose(group, name, purpose, wanted)
+    group += [c.subject for c in vault.collect_many(batch[-1:])]
     audit.add()
-    assert result.aggregate == dict.fromkeys(wanted, minimum)
-    assert result.released == {}
+    clock.set(back)
+
+    result = vault.aggregate(name, purpose, wanted, **segment)
+    audit.add()
+    assert result.counts == dict.fromkeys(wanted, minimum)
+    with pytest.raises(InputError, match="never chosen people"):
+        vault.disclose(group, name, purpose, wanted)
     for subject in group:
         assert vault.disclosures(subject) == []
 
@@ -988,7 +997,10 @@ def test_zabbix_reads_consents_and_disclosures(
             age=30,
         )
     order = vault.collect(
-        "order", {"name": ann.name, "email": ann.email, "mailing_address": ann.address}, age=30
+        "order",
+        {"name": ann.name, "email": ann.email, "mailing_address": ann.address},
+        subject=reg.subject,  # the shop knows who is signed in
+        age=30,
     )
     audit.add()
     assert order.subject == reg.subject

@@ -4,7 +4,8 @@ Tests build an app per temporary database; the server builds one per worker from
 environment (:mod:`pledge.api.asgi`). Versioned routes live under ``/v1``; ``/healthz`` and
 ``/metrics`` sit outside it, for infrastructure that does not follow API versions.
 
-Layers, outermost first: :class:`~pledge.api.observe.RequestContext` (request id, access log,
+Layers, outermost first: :class:`~pledge.api.page_headers.PageHeaders` (security headers),
+:class:`~pledge.api.observe.RequestContext` (request id, access log,
 metrics, last-resort 500), :class:`~pledge.api.limits.BodyLimit`, then FastAPI's exception
 handling (:mod:`pledge.api.problems`), then the routes, each guarded by its key scope
 (:mod:`pledge.api.deps`).
@@ -19,13 +20,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from pledge.api import problems
+from pledge.api import confirm_pages, problems
 from pledge.api.config import ApiSettings, load_api_settings
 from pledge.api.keys import KeyStore
-from pledge.api.limits import BodyLimit, TokenBuckets
+from pledge.api.limits import BodyLimit, Failures, TokenBuckets
 from pledge.api.metrics import Metrics
 from pledge.api.observe import RequestContext
+from pledge.api.page_headers import PageHeaders
 from pledge.api.routes import (
+    aggregates,
     audit,
     collect,
     consents,
@@ -87,6 +90,7 @@ def create_app(
     app.state.vault = vault
     app.state.keys = KeyStore(vault, cache_seconds=settings.api_key_cache_seconds)
     app.state.limiter = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.failures = Failures(settings.failures_per_minute, settings.failures_burst)
     app.state.metrics = metrics
     app.state.campaigns = campaigns
     problems.install(app)
@@ -97,6 +101,7 @@ def create_app(
         consents,
         cookie_receipts,
         disclosures,
+        aggregates,
         decisions,
         rights,
         credentials,
@@ -111,7 +116,9 @@ def create_app(
     # Pages for people and mail clients, not part of the API: kept out of the OpenAPI schema.
     app.include_router(unsubscribe_pages.router, include_in_schema=False)
     app.include_router(website.router, include_in_schema=False)
+    app.include_router(confirm_pages.router, include_in_schema=False)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestContext, metrics=metrics)
+    app.add_middleware(PageHeaders)
     return app

@@ -25,6 +25,15 @@ class ApiSettings(Settings):
     rate_limit_burst: int = Field(
         default=40, ge=1, description="Requests a key may make at once before the rate applies."
     )
+    failures_per_minute: float = Field(
+        default=10.0,
+        gt=0,
+        description="Failed authentications and token checks allowed per client address and "
+        "per key id each minute, sustained; more get 429 until the bucket refills.",
+    )
+    failures_burst: int = Field(
+        default=20, ge=1, description="Failures allowed at once before that rate applies."
+    )
     max_body_bytes: int = Field(
         default=MIB, ge=1, description="Largest request body accepted; more is refused (413)."
     )

@@ -17,8 +17,8 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pledge.api.keys import ApiKey, KeyStore, Scope
-from pledge.api.limits import TokenBuckets
+from pledge.api.keys import KEY_ID, PREFIX, ApiKey, KeyStore, Scope
+from pledge.api.limits import Failures, TokenBuckets
 from pledge.api.schemas import SUBJECT_PATTERN
 from pledge.errors import RateLimited, ScopeForbidden, Unauthenticated
 from pledge.store.vault import Vault
@@ -46,6 +46,17 @@ async def _keys(request: Request) -> KeyStore:
 Keys = Annotated[KeyStore, Depends(_keys)]
 
 
+def client_address(request: Request) -> str:
+    """The address failures are counted against: the peer's (a proxy in front should pass
+    the real one through uvicorn's ``--forwarded-allow-ips``)."""
+    return f"addr:{request.client.host if request.client else 'unknown'}"
+
+
+def failures(request: Request) -> Failures:
+    limit: Failures = request.app.state.failures
+    return limit
+
+
 async def _caller(
     request: Request,
     keys: Keys,
@@ -55,7 +66,17 @@ async def _caller(
         raise Unauthenticated("send an API key as the header 'Authorization: Bearer <key>'")
     # On the event loop: a cached key costs no query, and an uncached one a primary-key
     # read once per api_key_cache_seconds, cheaper than the hop to a thread.
-    key = keys.authenticate(credentials.credentials)
+    presented = credentials.credentials
+    names = [client_address(request)]
+    key_id = presented.removeprefix(PREFIX).partition(".")[0]
+    if KEY_ID.fullmatch(key_id):
+        names.append(f"key:{key_id}")
+    failures(request).check(*names)
+    try:
+        key = keys.authenticate(presented)
+    except Unauthenticated:
+        failures(request).fail(*names)
+        raise
     request.state.key_id = key.key_id
     limiter: TokenBuckets = request.app.state.limiter
     wait = limiter.take(key.key_id)
@@ -81,10 +102,13 @@ def _scoped(*scopes: Scope) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     return check
 
 
-StaffKey = Annotated[ApiKey, Depends(_scoped("role", "admin"))]
-RoleKey = Annotated[ApiKey, Depends(_scoped("role"))]
+StaffKey = Annotated[ApiKey, Depends(_scoped("role", "agent", "admin"))]
+RoleKey = Annotated[ApiKey, Depends(_scoped("role", "agent"))]
 RecipientKey = Annotated[ApiKey, Depends(_scoped("recipient"))]
 AdminKey = Annotated[ApiKey, Depends(_scoped("admin"))]
+CollectorKey = Annotated[ApiKey, Depends(_scoped("collector"))]
+ChoiceWriterKey = Annotated[ApiKey, Depends(_scoped("collector", "agent", "admin"))]
+AskerKey = Annotated[ApiKey, Depends(_scoped("role", "agent", "recipient", "admin"))]
 
 SubjectId = Annotated[
     str, Path(pattern=SUBJECT_PATTERN, description="A subject id (32 hex characters).")

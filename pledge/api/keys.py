@@ -9,11 +9,19 @@ guessable and each guess must cost the attacker. A 256-bit random secret cannot 
 any speed, so slowing the hash protects nothing, while ~50 ms of argon2 on every request would
 cap a server core at about 20 requests a second. A leaked table still yields no usable key.
 
-Scopes:
+Scopes, each writing only what belongs to it:
 
-- ``role`` acts as one staff role of the policy: reads go through the decision function.
+- ``collector`` is the website's backend: it collects at the policy's collection points and
+  records the choices a person makes on the site. It reads no personal data. Writing into an
+  existing subject needs a subject token it minted when the person signed in; a submission that
+  only matches someone's email or username waits for that person's confirmation.
+- ``role`` acts as one staff role of the policy: reads go through the decision function. It
+  writes nothing.
+- ``agent`` is a ``role`` that may also record a choice on a person's behalf (a phone call, a
+  letter), always with a stated reason that goes into the audit log.
 - ``recipient`` acts as one recipient of the policy: it can only request disclosures to itself.
-- ``admin`` answers data-subject requests, checks the audit log and manages keys.
+- ``admin`` answers data-subject requests, checks the audit log and manages keys. The last live
+  admin key cannot be revoked, so the service never locks its operator out.
 """
 
 from __future__ import annotations
@@ -21,12 +29,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from pledge.api.keys_table import api_keys
 from pledge.errors import ConflictError, InputError, NotFoundError, Unauthenticated
@@ -36,8 +45,10 @@ from pledge.store.audit import Record
 from pledge.store.database import reading
 from pledge.store.vault import Vault
 
-Scope = Literal["role", "recipient", "admin"]
+Scope = Literal["collector", "role", "agent", "recipient", "admin"]
+SCOPES: tuple[Scope, ...] = ("collector", "role", "agent", "recipient", "admin")
 PREFIX = "plg_"
+KEY_ID = re.compile(r"[0-9a-f]{16}")
 _ID_BYTES = 8
 _SECRET_BYTES = 32
 _CACHE_LIMIT = 10_000
@@ -61,7 +72,7 @@ class ApiKey:
         """The policy's actor this key acts as; an admin key acts as none."""
         if self.actor is None:
             return None
-        if self.scope == "role":
+        if self.scope in ("role", "agent"):
             return Actor.role(self.actor)
         if self.scope == "recipient":
             return Actor.recipient(self.actor)
@@ -111,7 +122,7 @@ class KeyStore:
             key_id,
             scope,
             actor,
-            name or (actor if actor else "admin"),
+            name or actor or scope,
             self.vault.clock(),
             None,
         )
@@ -138,16 +149,17 @@ class KeyStore:
 
     def _check_actor(self, scope: Scope, actor: str | None) -> None:
         policy = self.vault.policy.policy
-        if scope == "admin":
+        if scope in ("admin", "collector"):
             if actor is not None:
-                raise InputError("an admin key acts for no role or recipient", field="actor")
+                raise InputError(f"a {scope} key acts for no role or recipient", field="actor")
             return
-        names = policy.roles if scope == "role" else policy.recipients
+        kind = "recipient" if scope == "recipient" else "role"
+        names = policy.recipients if scope == "recipient" else policy.roles
         if actor is None:
-            raise InputError(f"a {scope} key needs the {scope} it acts as", field="actor")
+            raise InputError(f"a {scope} key needs the {kind} it acts as", field="actor")
         if actor not in names:
             raise InputError(
-                f"the policy (version {self.vault.policy.version}) has no {scope} "
+                f"the policy (version {self.vault.policy.version}) has no {kind} "
                 f"'{actor}'{suggest(actor, names)}",
                 field="actor",
             )
@@ -166,6 +178,12 @@ class KeyStore:
                 raise NotFoundError(f"no API key '{key_id}'", key_id=key_id)
             if row.revoked_at is not None:
                 raise ConflictError(f"API key '{key_id}' is already revoked", key_id=key_id)
+            if row.scope == "admin" and self._live_admins(connection) <= 1:
+                raise ConflictError(
+                    f"API key '{key_id}' is the last live admin key; create another admin key "
+                    "before revoking this one",
+                    key_id=key_id,
+                )
             connection.execute(
                 update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=now)
             )
@@ -174,6 +192,17 @@ class KeyStore:
                 connection, Record(action="api_key_revoked", actor=by, detail={"key_id": key_id})
             )
         return replace(_key(row), revoked_at=now)
+
+    @staticmethod
+    def _live_admins(connection: Connection) -> int:
+        """Live admin keys, locked (PostgreSQL) or under the write lock (SQLite), so two
+        concurrent revocations cannot both pass this check."""
+        live = connection.execute(
+            select(api_keys.c.key_id)
+            .where(api_keys.c.scope == "admin", api_keys.c.revoked_at.is_(None))
+            .with_for_update()
+        )
+        return len(live.all())
 
     def authenticate(self, presented: str) -> ApiKey:
         """The live key ``presented`` is, or :class:`Unauthenticated`."""

@@ -1,14 +1,17 @@
-"""Limits that keep one caller from starving the others: request body size and a per-key rate.
+"""Limits that keep one caller from starving the others: request body size, a per-key rate,
+and a rate of failures (bad keys, bad tokens) per client address and per key id.
 
-The rate limit is a token bucket per API key, in this process's memory: no shared store to
-run, nothing to fail. With several workers or nodes each keeps its own buckets, so the
-effective limit is the configured one times the number of processes; set it accordingly.
+Each limit is a token bucket per name, in this process's memory: no shared store to run,
+nothing to fail. With several workers or nodes each keeps its own buckets, so the effective
+limit is the configured one times the number of processes; set it accordingly. The buckets
+kept are capped (least recently used dropped first), since an attacker chooses the names.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
@@ -16,30 +19,62 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pledge.api.problems import from_pledge_error
-from pledge.errors import BodyTooLarge
+from pledge.errors import BodyTooLarge, RateLimited
 
 
 class TokenBuckets:
     """``burst`` requests at once, refilled at ``rate`` a second, for each key separately."""
 
     def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_keys: int = 100_000,
     ) -> None:
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self.rate, self.burst, self.clock, self.max_keys = rate, burst, clock, max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def take(self, key: str) -> float:
         """Spend a token of ``key``'s: 0 if there was one, else the seconds until there is."""
+        return self._use(key, spend=True)
+
+    def wait(self, key: str) -> float:
+        """The seconds until ``key`` has a token (0 if it has one now), spending none."""
+        return self._use(key, spend=False)
+
+    def _use(self, key: str, *, spend: bool) -> float:
         now = self.clock()
         with self._lock:
-            tokens, then = self._buckets.get(key, (float(self.burst), now))
+            tokens, then = self._buckets.pop(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - then) * self.rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                return 0.0
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+            if spend and tokens >= 1:
+                tokens -= 1
             self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.rate
+            while len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+            return wait
+
+
+class Failures:
+    """Failed credential checks, limited per client address and per key id: guessing keys or
+    tokens costs the attacker time, while a correct credential is never slowed down."""
+
+    def __init__(self, per_minute: float, burst: int) -> None:
+        self._buckets = TokenBuckets(per_minute / 60, burst)
+
+    def check(self, *names: str) -> None:
+        """RateLimited if any of ``names`` has used up its failures."""
+        wait = max(self._buckets.wait(name) for name in names)
+        if wait:
+            raise RateLimited(wait, "too many failed attempts from here")
+
+    def fail(self, *names: str) -> None:
+        for name in names:
+            self._buckets.take(name)
 
 
 def _too_large(limit: int) -> BodyTooLarge:

@@ -92,7 +92,7 @@ async def _pledge_error(request: Request, error: Exception) -> ProblemResponse:
 async def _validation_error(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, RequestValidationError)
     problems = [
-        FieldProblem(field=".".join(str(part) for part in e["loc"]), message=e["msg"])
+        FieldProblem(field=".".join(_printable(part) for part in e["loc"]), message=e["msg"])
         for e in error.errors()
     ]
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
@@ -103,6 +103,15 @@ async def _validation_error(request: Request, error: Exception) -> ProblemRespon
         f"the request is not valid ({count}); see errors",
         errors=problems,
     )
+
+
+def _printable(part: object) -> str:
+    """A part of a field's path (a dict key may be the caller's), with control characters and
+    lone surrogates escaped so the problem itself can always be encoded and logged."""
+    text = str(part)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
 
 
 async def _http_error(request: Request, error: Exception) -> ProblemResponse:

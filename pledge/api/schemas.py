@@ -8,15 +8,25 @@ response holds is written down here, and nothing else reaches the caller.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from pledge.policy import Decision, Reason
 
 SUBJECT_PATTERN = r"^[0-9a-f]{32}$"
 MAX_BATCH = 1000
 
+ProofToken = Annotated[str, Field(min_length=1, max_length=200)]
 SubjectRef = Annotated[
     str, Field(pattern=SUBJECT_PATTERN, description="A subject id (32 hex characters).")
 ]
@@ -24,7 +34,52 @@ Name = Annotated[str, Field(min_length=1, max_length=160)]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Every input model: unknown fields refused, and no string (nor dict key) holding a lone
+    surrogate or a control character other than tab and newlines, which no form sends and
+    which would break storage, logs or mail headers further on."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lambda schema: _document(schema))
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        if _unprintable(value):
+            raise ValueError(
+                "contains a lone surrogate or a control character (only tab, CR and LF are "
+                "allowed in text)"
+            )
+        return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]*$"
+
+
+def _document(schema: Any) -> None:
+    """Say in the schema what :meth:`_In._printable` refuses: every free string gets the
+    pattern of printable text, unless it has a stricter pattern or a list of values."""
+    if isinstance(schema, dict):
+        strict = {"pattern", "enum", "const", "format"}
+        if schema.get("type") == "string" and not strict & schema.keys():
+            schema["pattern"] = PRINTABLE
+        names = schema.get("propertyNames")
+        if isinstance(names, dict) and not strict & names.keys():
+            names["pattern"] = PRINTABLE
+        for value in schema.values():
+            _document(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _document(value)
+
+
+def _unprintable(value: Any) -> bool:
+    if isinstance(value, str):
+        return _CONTROL.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unprintable(k) or _unprintable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_unprintable(v) for v in value)
+    return False
 
 
 # --- collection and lookup --------------------------------------------------------------------
@@ -35,7 +90,13 @@ class CollectIn(_In):
         description="Values by the collection point's field names; undeclared fields are refused."
     )
     subject: SubjectRef | None = Field(
-        default=None, description="Collect for this known subject; else found by email/username."
+        default=None,
+        description="Write into this known subject; needs `subject_token`. Without it, a new "
+        "subject is made, or, when the email or username is someone's already, the "
+        "submission waits for that person's emailed confirmation.",
+    )
+    subject_token: ProofToken | None = Field(
+        default=None, description="From POST /v1/subject-tokens, minted for this key."
     )
     choices: dict[Name, bool] = Field(
         default_factory=dict,
@@ -67,11 +128,19 @@ class ReportOut(BaseModel):
 
 
 class CollectedOut(BaseModel):
-    subject: str
+    subject: str | None = Field(
+        description="The subject written into; null when the submission waits for an "
+        "existing person's confirmation (whose id is not told)."
+    )
     point: str
     fields: list[str]
     policy_version: str
     created: bool = Field(description="True when this collection created the subject.")
+    pending: str | None = Field(
+        default=None,
+        description="Set when (part of) the submission waits for the person to confirm it "
+        "through the link mailed to them.",
+    )
 
 
 class BulkCollectedOut(BaseModel):
@@ -192,12 +261,63 @@ class ChoiceIn(_In):
         description="A choice key, e.g. marketing.communications.email (a purpose), "
         "recipient:<name>, channel:email, show:<category>, policy:<version>, stop:all."
     )
+    subject_token: ProofToken | None = Field(
+        default=None, description="Collector keys: the person's subject token."
+    )
+    reason: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=500,
+        description="Agent and admin keys: why this is recorded on the person's behalf "
+        "(e.g. 'phone call, ticket 4411'); kept in the audit log.",
+    )
 
 
 class ChoiceOut(BaseModel):
     subject: str
     choice: str
-    granted: bool
+    granted: bool = Field(description="The choice's state from now on.")
+    pending: str | None = Field(
+        default=None,
+        description="Set when the grant waits for the person's emailed confirmation "
+        "(a double opt-in purpose); until then the choice is not granted.",
+    )
+
+
+class AggregateIn(_In):
+    purpose: Name
+    categories: list[Name] = Field(min_length=1, max_length=20)
+    segment: str = Field(
+        default="all",
+        max_length=80,
+        description="'all', or 'point:<collection point>': the people whose data was "
+        "collected there. Never a list of people.",
+    )
+    since: str | None = Field(default=None, description="First calendar month, e.g. 2024-05.")
+    until: str | None = Field(default=None, description="Last calendar month, inclusive.")
+
+
+class AggregateOut(BaseModel):
+    recipient: str
+    purpose: str
+    segment: str
+    counts: dict[str, int] = Field(description="Distinct people per category.")
+    epsilon: float | None = Field(description="The privacy budget this answer spent, if noisy.")
+    budget_left: float | None
+
+
+class SubjectTokenIn(_In):
+    subject: SubjectRef
+    ttl_seconds: int = Field(
+        default=900, ge=1, le=3600, description="How long the token works; at most an hour."
+    )
+
+
+class SubjectTokenOut(BaseModel):
+    token: str
+    subject: str
+    audience: str = Field(description="The key id this token works with.")
+    expires_at: dt.datetime
 
 
 class ChoicesOut(BaseModel):
@@ -229,7 +349,6 @@ class DisclosedOut(BaseModel):
     purpose: str
     released: dict[str, dict[str, str]] = Field(description="Values by point.field, by subject.")
     refused: dict[str, ReasonOut] = Field(description="Subjects whose data was not released.")
-    aggregate: dict[str, int] | None = Field(description="Counts, for aggregate-only recipients.")
 
 
 class DisclosureOut(BaseModel):
@@ -407,8 +526,11 @@ class PolicySummaryOut(BaseModel):
 
 
 class KeyIn(_In):
-    scope: Literal["role", "recipient", "admin"]
-    actor: Name | None = Field(default=None, description="The role or recipient; none for admin.")
+    scope: Literal["collector", "role", "agent", "recipient", "admin"]
+    actor: Name | None = Field(
+        default=None,
+        description="The role (role and agent keys) or recipient; none for admin and collector.",
+    )
     name: str | None = Field(default=None, max_length=128, description="A label for people.")
 
 

@@ -22,15 +22,35 @@ app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys."
 @app.command()
 def create(
     role: Annotated[str | None, typer.Option(help="A staff role of the policy.")] = None,
+    on_behalf: Annotated[
+        bool,
+        typer.Option(
+            "--on-behalf",
+            help="With --role: may also record a person's choices on their behalf, with a "
+            "reason (an agent key).",
+        ),
+    ] = False,
     recipient: Annotated[str | None, typer.Option(help="A recipient of the policy.")] = None,
+    collector: Annotated[
+        bool,
+        typer.Option(
+            "--collector",
+            help="The website's backend: collects and records the person's own choices.",
+        ),
+    ] = False,
     admin: Annotated[bool, typer.Option("--admin", help="An administrator key.")] = False,
     name: Annotated[str | None, typer.Option(help="A label, e.g. the system using it.")] = None,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Create a key acting as one role, one recipient, or an administrator."""
-    scope, actor = _scope(role, recipient, admin)
+    """Create a key for a collector (the website), a staff role, a recipient, or an
+    administrator."""
+    scope, actor = _scope(role, recipient, admin, collector)
+    if on_behalf:
+        if scope != "role":
+            raise typer.BadParameter("only with --role", param_hint="'--on-behalf'")
+        scope = "agent"
     with vault_for(policy, data_dir, database_url) as vault:
         key, text = KeyStore(vault).create(scope, actor, name, by="cli")
     err_console.print(
@@ -42,8 +62,12 @@ def create(
     typer.echo(text)
 
 
-def _scope(role: str | None, recipient: str | None, admin: bool) -> tuple[Scope, str | None]:
+def _scope(
+    role: str | None, recipient: str | None, admin: bool, collector: bool
+) -> tuple[Scope, str | None]:
     given: list[tuple[Scope, str | None]] = []
+    if collector:
+        given.append(("collector", None))
     if role is not None:
         given.append(("role", role))
     if recipient is not None:
@@ -52,7 +76,8 @@ def _scope(role: str | None, recipient: str | None, admin: bool) -> tuple[Scope,
         given.append(("admin", None))
     if len(given) != 1:
         raise typer.BadParameter(
-            "give exactly one of them", param_hint="'--role' / '--recipient' / '--admin'"
+            "give exactly one of them",
+            param_hint="'--collector' / '--role' / '--recipient' / '--admin'",
         )
     return given[0]
 

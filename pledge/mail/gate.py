@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -201,17 +201,31 @@ class Gate:
 
     # --- queuing ---------------------------------------------------------------------------
 
-    def process(self, campaign: str, subject_ids: Sequence[str], *, dry_run: bool) -> ChunkResult:
+    def process(
+        self,
+        campaign: str,
+        subject_ids: Sequence[str],
+        *,
+        dry_run: bool,
+        context: Mapping[str, str] | None = None,
+    ) -> ChunkResult:
         """Gate one chunk: decide, and (unless ``dry_run``) render into the outbox and audit,
-        all in one transaction. People already queued for ``campaign`` are left alone."""
+        all in one transaction. People already queued for ``campaign`` are left alone.
+        ``context`` adds template variables (a confirmation link)."""
+        extra = dict(context or {})
         if dry_run:
             with self.vault.snapshot() as connection:
-                return self._process(connection, campaign, subject_ids, dry_run=True)
+                return self._process(connection, campaign, subject_ids, True, extra)
         with self.vault.write() as connection:
-            return self._process(connection, campaign, subject_ids, dry_run=False)
+            return self._process(connection, campaign, subject_ids, False, extra)
 
     def _process(
-        self, connection: Connection, campaign: str, subject_ids: Sequence[str], *, dry_run: bool
+        self,
+        connection: Connection,
+        campaign: str,
+        subject_ids: Sequence[str],
+        dry_run: bool,
+        extra: dict[str, str],
     ) -> ChunkResult:
         done = set(
             connection.execute(
@@ -264,7 +278,7 @@ class Gate:
             if reason is None and not dry_run:
                 message_id = ids.get(subject) or message_id_for(campaign, subject, self.domain)
                 try:
-                    row = self._render(campaign, verdict, message_id, now)
+                    row = self._render(campaign, verdict, message_id, now, extra)
                 except NotFoundError:
                     continue  # erased since the decision: its key is gone
                 if row is None:
@@ -303,7 +317,12 @@ class Gate:
         )
 
     def _render(
-        self, campaign: str, verdict: Verdict, message_id: str, now: dt.datetime
+        self,
+        campaign: str,
+        verdict: Verdict,
+        message_id: str,
+        now: dt.datetime,
+        extra: dict[str, str],
     ) -> dict[str, object] | None:
         grant, email = verdict.grant, verdict.email
         assert email is not None
@@ -313,7 +332,7 @@ class Gate:
         address = next(v.value for v in opened.items if v.category == EMAIL)
         name = next((v.value for v in opened.items if v.category == NAME), None)
         rendered = self.template.render(
-            name=name, organisation=self.organisation.name, communication=self.name
+            name=name, organisation=self.organisation.name, communication=self.name, **extra
         )
         obligations = {o.code for o in opened.obligations}
         headers: list[tuple[str, str]] = []

@@ -51,6 +51,20 @@ class MailSettings(BaseSettings):
         default=Path("templates"),
         description="Folder of template folders the API sends by name (templates/<name>/).",
     )
+    confirm_communication: str | None = Field(
+        default=None,
+        description="The policy's transactional communication that confirmation messages "
+        "(pending changes, double opt-in) are sent as; unset, none is sent.",
+    )
+    confirm_template: str = Field(
+        default="confirm",
+        description="Template folder (under templates_dir) of confirmation messages; it gets "
+        "the variable confirm_url.",
+    )
+    confirm_url: str | None = Field(
+        default=None,
+        description="https:// base of the confirmation pages; the token is appended.",
+    )
     chunk_size: int = Field(default=1000, ge=1, description="Recipients gated per transaction.")
     batch_size: int = Field(default=100, ge=1, description="Messages a worker claims at once.")
     connections: int = Field(

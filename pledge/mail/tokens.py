@@ -23,17 +23,15 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select
-from sqlalchemy.exc import IntegrityError as DuplicateKey
+from sqlalchemy import Engine
 
 from pledge.errors import TokenInvalid
 from pledge.policy import CompiledPolicy
 from pledge.store.keys import KeyProvider
-from pledge.store.schema import meta
+from pledge.store.signing import named_secret
 
 KEY_NAME = "mail_unsubscribe_key"
 _VERSION = 1
@@ -49,25 +47,8 @@ CHANNELS = ("email", "sms", "phone", "post")
 
 
 def token_key(engine: Engine, keys: KeyProvider) -> bytes:
-    """The signing key: created (and wrapped by the master key) on first use, unwrapped after.
-
-    Two processes creating it at once both try to insert; the loser reads the winner's key.
-    """
-    for _ in range(2):
-        with engine.begin() as connection:
-            wrapped = connection.execute(
-                select(meta.c.value).where(meta.c.key == KEY_NAME)
-            ).scalar()
-            if wrapped is not None:
-                return keys.unwrap(wrapped)
-        fresh = os.urandom(32)
-        try:
-            with engine.begin() as connection:
-                connection.execute(insert(meta).values(key=KEY_NAME, value=keys.wrap(fresh)))
-        except DuplicateKey:
-            continue
-        return fresh
-    raise RuntimeError("the unsubscribe key was neither readable nor creatable")
+    """The signing key, created on first use (see :func:`pledge.store.signing.named_secret`)."""
+    return named_secret(engine, keys, KEY_NAME)
 
 
 def offered_choices(policy: CompiledPolicy) -> list[str]:

@@ -8,7 +8,9 @@ no Referer onward and are never cached.
 
 Mount with ``app.include_router(pledge.mail.web.router)`` on an app whose ``state`` holds an
 :class:`~pledge.mail.unsubscribe.Unsubscribes` as ``unsubscribes`` (or a ``vault``, from which
-one is made on first use with the ``PLEDGE_MAIL_*`` settings).
+one is made on first use with the ``PLEDGE_MAIL_*`` settings). When its ``state`` also holds
+``failures`` (:class:`pledge.api.limits.Failures`), bad tokens count against the client's
+address, and an address with too many is refused (429) before its token is checked.
 """
 
 from __future__ import annotations
@@ -60,9 +62,20 @@ def unsubscribes(request: Request) -> Unsubscribes:
 Service = Annotated[Unsubscribes, Depends(unsubscribes)]
 
 
+def _client(request: Request) -> str:
+    return f"addr:{request.client.host if request.client else 'unknown'}"
+
+
+def _check_failures(request: Request) -> None:
+    limit = getattr(request.app.state, "failures", None)
+    if limit is not None:
+        limit.check(_client(request))
+
+
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
 async def confirm(request: Request, token: str, service: Service) -> Response:
     """Ask before unsubscribing; offer "stop everything" too."""
+    _check_failures(request)
     try:
         ticket = await run_in_threadpool(service.check, token)
     except TokenInvalid as error:
@@ -86,6 +99,7 @@ async def unsubscribe(request: Request, token: str, service: Service) -> Respons
             break
     form = {k: v[-1] for k, v in parse_qs(body[:MAX_BODY].decode("latin-1")).items()}
     stop_all = form.get("scope") == "all"
+    _check_failures(request)
     try:
         done = await run_in_threadpool(service.apply, token, stop_all=stop_all)
     except TokenInvalid as error:
@@ -137,6 +151,9 @@ def _page(service: Unsubscribes, name: str, status: int, **context: Any) -> HTML
 
 def _refused(request: Request, service: Unsubscribes, error: TokenInvalid) -> Response:
     """A page for a person; for a mail client or script, the service's own problem+json."""
+    limit = getattr(request.app.state, "failures", None)
+    if limit is not None:
+        limit.fail(_client(request))
     if _wants_html(request):
         message = error.message[0].upper() + error.message[1:]
         return _page(service, "unsubscribe_refused.html", error.status, message=message)

@@ -74,6 +74,12 @@ KINDS: dict[str, str] = {
     "condition_strengthened": "never material",
     "group_size_lowered": "material: aggregate figures may cover smaller groups",
     "group_size_raised": "never material",
+    "privacy_noise_weakened": "material: aggregate figures carry less noise, or more of them "
+    "may be asked for",
+    "privacy_noise_strengthened": "never material",
+    "double_opt_in_dropped": "material: a grant no longer waits for the person's emailed "
+    "confirmation",
+    "double_opt_in_added": "never material",
     "communication_added": "never material: a new message is sent only as its purpose allows",
     "communication_removed": "never material",
     "message_class_changed": "material",
@@ -272,6 +278,15 @@ def _purposes(old: Policy, new: Policy) -> Iterable[Change]:
                 "channel_changed",
                 b.channel is not None,
                 f"'{name}' now contacts people by {b.channel or 'no channel'}",
+            )
+        if a.double_opt_in != b.double_opt_in:
+            yield _changed(
+                f"{path}.double_opt_in",
+                "double_opt_in_added" if b.double_opt_in else "double_opt_in_dropped",
+                not b.double_opt_in,
+                f"a grant of '{name}' "
+                + ("now waits" if b.double_opt_in else "no longer waits")
+                + " for the person's emailed confirmation",
             )
         yield from _wording(f"{path}.description", a.description, b.description, "description")
 
@@ -482,6 +497,23 @@ def _recipients(old: Policy, new: Policy) -> Iterable[Change]:
                 smaller,
                 f"figures for '{name}' now cover groups of {b.min_group_size} or more "
                 f"(was {a.min_group_size})",
+            )
+        if (a.noise_epsilon, a.privacy_budget) != (b.noise_epsilon, b.privacy_budget):
+            weaker = a.noise_epsilon is not None and (
+                b.noise_epsilon is None
+                or b.noise_epsilon > a.noise_epsilon
+                or (b.privacy_budget or 0) > (a.privacy_budget or 0)
+            )
+            yield _changed(
+                f"{path}.noise_epsilon",
+                "privacy_noise_weakened" if weaker else "privacy_noise_strengthened",
+                weaker,
+                f"figures for '{name}' now carry "
+                + (
+                    f"noise of epsilon {b.noise_epsilon} within a budget of {b.privacy_budget}"
+                    if b.noise_epsilon is not None
+                    else "no noise"
+                ),
             )
         yield from _grants(path, f"recipient '{name}'", a, b)
 

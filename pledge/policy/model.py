@@ -105,6 +105,21 @@ class Purpose(_Part):
     )
     description: str = ""
     source: Cited = None
+    double_opt_in: bool = Field(
+        default=False,
+        description="opt_in email purposes only: a grant counts once the person confirms it "
+        "through a link mailed to their address.",
+    )
+
+    @model_validator(mode="after")
+    def _double_opt_in_for_email_opt_in(self) -> Purpose:
+        if self.double_opt_in and (
+            self.basis is not Basis.opt_in or self.channel is not Channel.email
+        ):
+            raise ValueError(
+                "double_opt_in is set only on a purpose with basis opt_in and channel email"
+            )
+        return self
 
 
 class FieldSpec(_Part):
@@ -165,12 +180,27 @@ class Recipient(_Part):
     categories: list[Key] = Field(min_length=1)
     condition: Condition = Condition.none
     min_group_size: int | None = Field(default=None, ge=2)
+    noise_epsilon: float | None = Field(
+        default=None,
+        gt=0,
+        le=10,
+        description="Aggregate recipients: differential-privacy noise; each answer costs this.",
+    )
+    privacy_budget: float | None = Field(
+        default=None, gt=0, description="Aggregate recipients: the epsilon all answers may cost."
+    )
     source: Cited = None
 
     @model_validator(mode="after")
     def _group_size_for_aggregates(self) -> Recipient:
         if (self.condition is Condition.aggregate) != (self.min_group_size is not None):
             raise ValueError("min_group_size is set exactly when condition is 'aggregate'")
+        if (self.noise_epsilon is None) != (self.privacy_budget is None):
+            raise ValueError("noise_epsilon and privacy_budget are set together")
+        if self.noise_epsilon is not None and self.condition is not Condition.aggregate:
+            raise ValueError("noise_epsilon is set only when condition is 'aggregate'")
+        if self.noise_epsilon and self.privacy_budget and self.noise_epsilon > self.privacy_budget:
+            raise ValueError("noise_epsilon is more than the whole privacy_budget")
         return self
 
 

@@ -30,6 +30,7 @@ from pledge.store import credentials
 from pledge.store.audit import Record
 from pledge.store.credentials import Hashed
 from pledge.store.crypto import BlindIndex, SubjectCipher
+from pledge.store.pending import Change, needs_confirmation, propose
 from pledge.store.schema import personal_values, subject_lookup, subjects
 from pledge.store.shapes import SECRET, check_secret, check_value, shape_of
 
@@ -60,6 +61,7 @@ class Collected:
     fields: tuple[str, ...]
     policy_version: str
     created: bool
+    pending: str | None = None  # the change waits for the person's confirmation
 
 
 @dataclass(frozen=True)
@@ -190,19 +192,31 @@ def store_many(
     batch: Sequence[_Checked],
     now: dt.datetime,
     new_keys: Mapping[int, tuple[str, SubjectCipher]],
+    *,
+    confirmed: bool = False,
 ) -> list[Collected]:
     """Write a checked batch: resolve each submission to a new or known subject, then insert
     every table's rows at once. ``new_keys`` holds, by position in ``batch``, the id and
-    (already stored) key a submission that turns out to be a new person gets."""
+    (already stored) key a submission that turns out to be a new person gets.
+
+    A submission that names its subject is written into it (the caller vouches for the
+    person: a subject token at the API). One that names none but carries an email or
+    username an existing subject has is not merged: it waits as a pending change for that
+    person's confirmation (see :mod:`pledge.store.pending`), as do grants of double opt-in
+    purposes unless ``confirmed``."""
     version = vault.policy.version
     tokens = [checked.tokens(vault.index) for checked in batch]
     owners = _owners(connection, {t for ts in tokens for t in ts})
     fresh: dict[str, SubjectCipher] = {}  # new subjects, in order
     assigned: list[str] = []
+    proposed: set[int] = set()
     for i, (checked, item_tokens) in enumerate(zip(batch, tokens, strict=True)):
-        subject = _resolve(checked.item.subject, {owners[t] for t in item_tokens if t in owners})
+        found = {owners[t] for t in item_tokens if t in owners}
+        subject = _resolve(checked.item.subject, found)
         if subject is None:
             subject, fresh[subject] = new_keys[i]
+        elif checked.item.subject is None and subject not in fresh:
+            proposed.add(i)
         for token in item_tokens:
             owners.setdefault(token, subject)
         assigned.append(subject)
@@ -223,8 +237,47 @@ def store_many(
                 for s in fresh
             ],
         )
+    pending_ids: dict[int, str] = {}
+    for i in sorted(proposed):
+        checked, subject = batch[i], assigned[i]
+        change = Change(
+            checked.item.point,
+            {name: value for name, (_, value) in checked.values.items()},
+            checked.choices,
+            checked.item.age,
+        )
+        pending_ids[i] = propose(
+            vault,
+            connection,
+            subject,
+            ciphers[subject],
+            change,
+            actor=f"point:{checked.item.point}",
+            now=now,
+        )
+    written = [
+        (i, s, b) for i, (s, b) in enumerate(zip(assigned, batch, strict=True)) if i not in proposed
+    ]
+    immediate: dict[int, dict[str, bool]] = {}
+    for i, subject, checked in written:
+        waiting = {
+            c: g
+            for c, g in checked.choices.items()
+            if not confirmed and needs_confirmation(vault.policy, c, g)
+        }
+        immediate[i] = {c: g for c, g in checked.choices.items() if c not in waiting}
+        if waiting:
+            pending_ids[i] = propose(
+                vault,
+                connection,
+                subject,
+                ciphers[subject],
+                Change(None, {}, waiting),
+                actor=f"point:{checked.item.point}",
+                now=now,
+            )
     value_rows: dict[tuple[str, str, str], dict[str, object]] = {}
-    for subject, checked in zip(assigned, batch, strict=True):
+    for _, subject, checked in written:
         point = checked.item.point
         if subject in known and checked.values:
             connection.execute(
@@ -247,7 +300,7 @@ def store_many(
             }
     if value_rows:
         connection.execute(insert(personal_values), list(value_rows.values()))
-    for subject, checked in zip(assigned, batch, strict=True):
+    for _, subject, checked in written:
         credentials.store(
             connection,
             subject,
@@ -257,13 +310,18 @@ def store_many(
             version=version,
             now=now,
         )
-    _add_tokens(connection, owners, tokens, assigned)
+    _add_tokens(
+        connection,
+        owners,
+        [t for i, t in enumerate(tokens) if i not in proposed],
+        [s for i, s in enumerate(assigned) if i not in proposed],
+    )
     consent_ledger.append_many(
         connection,
         [
             (s, c, g, f"point:{b.item.point}")
-            for s, b in zip(assigned, batch, strict=True)
-            for c, g in b.choices.items()
+            for i, s, b in written
+            for c, g in immediate[i].items()
         ],
         version=version,
         at=now,
@@ -281,15 +339,22 @@ def store_many(
                     "categories": sorted({c for c, _ in b.values.values()}),
                     "policy_version": version,
                     "new_subject": s in fresh,
-                    "choices": b.choices,
+                    "choices": immediate[i],
                 },
             )
-            for s, b in zip(assigned, batch, strict=True)
+            for i, s, b in written
         ),
     )
     return [
-        Collected(s, b.item.point, tuple(b.fields), version, s in fresh)
-        for s, b in zip(assigned, batch, strict=True)
+        Collected(
+            s,
+            b.item.point,
+            tuple(b.fields),
+            version,
+            s in fresh,
+            pending_ids.get(i),
+        )
+        for i, (s, b) in enumerate(zip(assigned, batch, strict=True))
     ]
 
 

@@ -1,8 +1,9 @@
 """The disclosure ledger: personal data leaves only to a recipient the policy names, for its
 purpose, under its condition, and every disclosure is recorded where the subject can see it.
 
-Aggregate-only recipients (statistics shared "without personal information") get a count, and
-only when the group reaches the policy's minimum size; no row per subject is released.
+Aggregate-only recipients (statistics shared "without personal information") get counts
+about a segment, never rows, and never about people they pick: see
+:mod:`pledge.store.aggregates`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from pledge.errors import DeniedError, InputError, PledgeError
+from pledge.errors import InputError, PledgeError
 from pledge.policy import Actor, Reason
 from pledge.policy.model import Condition
-from pledge.policy.taxonomy import covers
 from pledge.store import release as read_path
 from pledge.store.audit import Record
 from pledge.store.database import reading
@@ -33,7 +33,6 @@ class Disclosed:
     purpose: str
     released: dict[str, dict[str, str]] = field(default_factory=dict)
     refused: dict[str, Reason] = field(default_factory=dict)
-    aggregate: dict[str, int] | None = None
 
 
 def disclose(
@@ -52,7 +51,11 @@ def disclose(
     if not subject_ids:
         raise InputError("name at least one subject to disclose")
     if spec.condition is Condition.aggregate:
-        return _aggregate(vault, subject_ids, recipient, purpose, categories, spec.min_group_size)
+        raise InputError(
+            f"'{recipient}' receives counts about a segment only, never chosen people: ask "
+            "for an aggregate (POST /v1/aggregates)",
+            recipient=recipient,
+        )
     actor = Actor.recipient(recipient)
     now = vault.clock()
     result = Disclosed(recipient, purpose)
@@ -120,62 +123,6 @@ def disclose(
             else:
                 result.refused[grant.subject] = grant.denial()
     return result
-
-
-def _aggregate(
-    vault: Vault,
-    subject_ids: list[str],
-    recipient: str,
-    purpose: str,
-    categories: list[str],
-    min_size: int | None,
-) -> Disclosed:
-    """Count the subjects who have data in each category; release counts only."""
-    actor = Actor.recipient(recipient)
-    counts: dict[str, int] = dict.fromkeys(categories, 0)
-    with vault.write() as connection:
-        # Each person is judged on everything but the group's size, which is checked below
-        # on the real counts: the size of the group that may be counted. Nothing is opened.
-        outcomes = read_path.judge(
-            vault, connection, subject_ids, actor, purpose, categories, group_size=min_size
-        )
-        for subject in subject_ids:
-            grant = outcomes[subject]
-            if isinstance(grant, PledgeError):
-                raise grant
-            for category in categories:
-                if any(covers(category, v.category) for v in grant.released):
-                    counts[category] += 1
-        smallest = min(counts.values())
-        too_small = min_size is not None and smallest < min_size
-        if too_small:
-            vault.record(
-                connection,
-                Record(
-                    action="disclosure_refused",
-                    actor=str(actor),
-                    purpose=purpose,
-                    detail={"reason": "group_too_small", "group": smallest},
-                ),
-            )
-        else:
-            vault.record(
-                connection,
-                Record(
-                    action="disclose_aggregate",
-                    actor=str(actor),
-                    purpose=purpose,
-                    detail={"counts": counts},
-                ),
-            )
-    if too_small:
-        # Raised once the transaction is over, so that the refusal stays on record.
-        raise DeniedError(
-            f"'{recipient}' receives aggregates of at least {min_size} people only; "
-            f"this group has {smallest}",
-            recipient=recipient,
-        )
-    return Disclosed(recipient, purpose, aggregate=counts)
 
 
 def listing(vault: Vault, subject: str) -> list[dict[str, Any]]:

@@ -270,3 +270,28 @@ web_visits = Table(
     Column("status", Integer, nullable=False),
     Column("hits", Integer, nullable=False),
 )
+
+pending_changes = Table(
+    "pending_changes",
+    metadata,
+    Column("pending_id", String(32), primary_key=True),
+    Column("subject_id", String(32), nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # under the subject's data key
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | confirmed
+    Column("done_at", UtcDateTime(), nullable=True),
+    Index("ix_pending_subject", "subject_id"),
+    ForeignKeyConstraint(["subject_id"], ["subjects.subject_id"], ondelete="CASCADE"),
+)
+
+privacy_spend = Table(
+    "privacy_spend",
+    metadata,
+    Column("recipient", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("epsilon", Float, nullable=False),
+    Column("segment", String(200), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("recipient", "seq"),
+)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,17 @@ from pledge.policy import (
 )
 from pledge.policy.model import Basis, WebLogs
 from pledge.store import (
+    aggregates,
     backup,
     collect,
     credentials,
     disclosure,
     holdings,
+    pending,
     receipts,
     retention,
     rights,
+    subject_tokens,
     weblogs,
 )
 from pledge.store import consents as consent_ledger
@@ -55,6 +59,8 @@ from pledge.store.keys import DataKeyStore, KeyProvider, default_key_store_url, 
 from pledge.store.release import Recorder, Release, Released, StoredValue, SubjectAccess
 from pledge.store.rotation import Rotation, rotate_master_key
 from pledge.store.schema import subject_lookup, subjects
+from pledge.store.signing import named_secret
+from pledge.store.subject_tokens import SubjectToken, SubjectTokens
 
 Clock = Callable[[], dt.datetime]
 
@@ -357,14 +363,44 @@ class Vault:
     def set_choice(
         self, subject: str, choice: str, granted: bool, *, source: str, change_only: bool = False
     ) -> str:
-        """Grant or withdraw one choice; the latest event wins from the moment this returns.
-        With ``change_only``, a choice already in that state records nothing: decided under
-        the subject's lock, so any number of concurrent repeats record one event."""
+        """Grant or withdraw one choice; the latest event wins from the moment this returns
+        (a grant the policy wants confirmed waits: see :meth:`record_choice`)."""
+        recorded = self.record_choice(
+            subject, choice, granted, source=source, change_only=change_only
+        )
+        return recorded.choice
+
+    def record_choice(
+        self,
+        subject: str,
+        choice: str,
+        granted: bool,
+        *,
+        source: str,
+        reason: str | None = None,
+        change_only: bool = False,
+    ) -> pending.RecordedChoice:
+        """Grant or withdraw one choice. A grant of a ``double_opt_in`` purpose is not
+        recorded but kept as a pending change until the person confirms it; ``reason`` (why
+        someone records it on the person's behalf) goes into the audit log. With
+        ``change_only``, a choice already in that state records nothing: decided under the
+        subject's lock, so any number of concurrent repeats record one event."""
         key = consent_ledger.normalise(self.policy, choice)
         with self.write() as connection:
             self.subject_row(connection, subject, lock=True)
             if change_only and consent_ledger.state_of(connection, subject, key) == granted:
-                return key
+                return pending.RecordedChoice(key, granted, None)
+            if pending.needs_confirmation(self.policy, key, granted):
+                waiting = pending.propose(
+                    self,
+                    connection,
+                    subject,
+                    self.ciphers([subject])[subject],
+                    pending.Change(None, {}, {key: True}),
+                    actor=source,
+                    now=self.clock(),
+                )
+                return pending.RecordedChoice(key, False, waiting)
             consent_ledger.append(
                 connection,
                 subject,
@@ -373,16 +409,19 @@ class Vault:
                 version=self.policy.version,
                 at=self.clock(),
             )
+            detail: dict[str, Any] = {"choice": key, "granted": granted}
+            if reason is not None:
+                detail["reason"] = reason
             self.record(
                 connection,
                 Record(
                     action="consent",
                     actor=source,
                     subject_ref=self.subject_ref(subject),
-                    detail={"choice": key, "granted": granted},
+                    detail=detail,
                 ),
             )
-        return key
+        return pending.RecordedChoice(key, granted, None)
 
     def grant(
         self, subject: str, choice: str, *, source: str = "api", change_only: bool = False
@@ -444,6 +483,20 @@ class Vault:
             self, subjects, recipient, purpose, categories, legal_ref=legal_ref
         )
 
+    def aggregate(
+        self,
+        recipient: str,
+        purpose: str,
+        categories: list[str],
+        segment: str = "all",
+        *,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> aggregates.Aggregate:
+        """Counts about a segment for an aggregate-only recipient (see :mod:`.aggregates`)."""
+        group = aggregates.Segment.parse(self, segment, since, until)
+        return aggregates.aggregate(self, recipient, purpose, categories, group)
+
     def disclosures(self, subject: str) -> list[dict[str, Any]]:
         return disclosure.listing(self, subject)
 
@@ -483,3 +536,36 @@ class Vault:
 
     def rotate_master_key(self, new: KeyProvider, *, actor: str = "operator") -> Rotation:
         return rotate_master_key(self, new, actor=actor)
+
+    # --- proof that a write is the person's (see subject_tokens and pending) ----------------
+
+    @cached_property
+    def _subject_tokens(self) -> SubjectTokens:
+        return SubjectTokens(named_secret(self.engine, self.keys, subject_tokens.KEY_NAME))
+
+    @cached_property
+    def _confirmations(self) -> pending.Confirmations:
+        return pending.Confirmations(named_secret(self.engine, self.keys, pending.KEY_NAME))
+
+    def subject_token(
+        self, subject: str, audience: str, ttl: dt.timedelta = subject_tokens.DEFAULT_TTL
+    ) -> SubjectToken:
+        """A token proving ``subject`` to the API key ``audience``, for ``ttl``."""
+        with reading(self.engine) as connection:
+            self.subject_row(connection, subject)
+        return self._subject_tokens.issue(subject, audience, self.clock(), ttl)
+
+    def check_subject_token(self, token: str | None, subject: str, audience: str) -> None:
+        self._subject_tokens.check(token, subject, audience, self.clock())
+
+    def confirmation_token(self, pending_id: str) -> str:
+        """The token of the link that confirms pending change ``pending_id``."""
+        return self._confirmations.link_token(self, pending_id)
+
+    def check_confirmation(self, token: str) -> str:
+        """The pending id of a genuine, unexpired link (without using it)."""
+        return self._confirmations.check(self, token)
+
+    def confirm(self, token: str) -> pending.Confirmed:
+        """Apply the pending change the link names; a link works once."""
+        return self._confirmations.confirm(self, token)

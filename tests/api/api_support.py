@@ -67,14 +67,15 @@ class Service:
         return self.keys[who].removeprefix("plg_").partition(".")[0]
 
     def as_(self, who: str) -> dict[str, str]:
-        """Headers for ``admin``, ``role:<name>`` or ``recipient:<name>`` (keys made once)."""
+        """Headers for ``admin``, ``collector``, ``role:<name>``, ``agent:<name>`` or
+        ``recipient:<name>`` (keys made once)."""
         if who not in self.keys:
             scope, _, actor = who.partition(":")
             self.keys[who] = self.key(scope, actor or None)
         return {"Authorization": f"Bearer {self.keys[who]}"}
 
     def collect(
-        self, point: str, fields: dict[str, str], who: str = "admin", **extra: Any
+        self, point: str, fields: dict[str, str], who: str = "collector", **extra: Any
     ) -> dict[str, Any]:
         self.sensitive.add(*fields.values())
         response = self.client.post(
@@ -83,6 +84,16 @@ class Service:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    def subject_token(self, subject: str, who: str = "collector") -> str:
+        """A subject token for ``subject``, minted by (and for) ``who``'s collector key."""
+        response = self.client.post(
+            "/v1/subject-tokens", json={"subject": subject}, headers=self.as_(who)
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        self.sensitive.add(token)
+        return token
 
 
 ServiceFactory = Callable[..., Service]

@@ -11,8 +11,8 @@ from pledge.store.audit import merkle
 
 
 def test_the_audit_log_verifies_and_proves_an_entry(service: Service) -> None:
-    subject = service.collect("registration", person(service.vault), age=30)["subject"]
     admin = service.as_("admin")
+    subject = service.collect("registration", person(service.vault), age=30)["subject"]
     verified = service.client.get("/v1/audit/verify", headers=admin).json()
     assert verified["ok"] is True
     assert verified["problem"] is None

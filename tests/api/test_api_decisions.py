@@ -51,7 +51,7 @@ def test_a_subjects_recorded_choices_apply(service: Service) -> None:
     subject = service.collect("registration", person(service.vault), age=30)["subject"]
     service.client.post(
         f"/v1/subjects/{subject}/consents/withdraw",
-        json={"choice": MARKETING},
+        json={"choice": MARKETING, "reason": "asked by phone"},
         headers=service.as_("admin"),
     )
     response = service.client.post(
@@ -67,7 +67,7 @@ def test_bulk_decisions_answer_per_person_in_order(service: Service) -> None:
     gone = service.collect("registration", person(service.vault), age=30)["subject"]
     service.client.post(
         f"/v1/subjects/{gone}/consents/withdraw",
-        json={"choice": MARKETING},
+        json={"choice": MARKETING, "reason": "asked by phone"},
         headers=service.as_("admin"),
     )
     question = {"purpose": MARKETING, "categories": ["user.contact.email"]}

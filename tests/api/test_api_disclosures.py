@@ -32,7 +32,7 @@ def test_the_gateway_gets_name_and_address_for_payment_and_the_subject_sees_it(
         }
     }
     assert body["refused"] == {}
-    assert body["aggregate"] is None
+    assert "aggregate" not in body
 
     listed = service.client.get(f"/v1/subjects/{subject}/disclosures", headers=service.as_("admin"))
     assert listed.status_code == 200

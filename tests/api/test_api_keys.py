@@ -83,21 +83,26 @@ def test_only_admins_manage_keys(service: Service) -> None:
 
 
 # Which scopes may call each endpoint (docs/api.md); every other scope gets 403.
+STAFF = {"role", "agent", "admin"}
+ASKERS = {"role", "agent", "recipient", "admin"}
+EVERYONE = {"collector", "role", "agent", "recipient", "admin"}
 SCOPES = {
-    ("POST", "/v1/collect/newsletter"): {"role", "admin"},
-    ("POST", "/v1/collect/newsletter/bulk"): {"role", "admin"},
-    ("POST", "/v1/subjects/lookup"): {"role", "admin"},
-    ("POST", "/v1/reports/errors"): {"role", "admin"},
-    ("GET", f"/v1/subjects/{SUBJECT}/data"): {"role"},
-    ("GET", f"/v1/subjects/{SUBJECT}/consents"): {"role", "admin"},
-    ("GET", f"/v1/subjects/{SUBJECT}/consents/history"): {"role", "admin"},
-    ("POST", f"/v1/subjects/{SUBJECT}/consents/grant"): {"role", "admin"},
-    ("POST", f"/v1/subjects/{SUBJECT}/consents/withdraw"): {"role", "admin"},
-    ("POST", f"/v1/subjects/{SUBJECT}/cookie-receipts"): {"role", "admin"},
+    ("POST", "/v1/collect/newsletter"): {"collector"},
+    ("POST", "/v1/collect/newsletter/bulk"): {"collector"},
+    ("POST", "/v1/subject-tokens"): {"collector"},
+    ("POST", "/v1/subjects/lookup"): STAFF,
+    ("POST", "/v1/reports/errors"): STAFF,
+    ("GET", f"/v1/subjects/{SUBJECT}/data"): {"role", "agent"},
+    ("GET", f"/v1/subjects/{SUBJECT}/consents"): STAFF,
+    ("GET", f"/v1/subjects/{SUBJECT}/consents/history"): STAFF,
+    ("POST", f"/v1/subjects/{SUBJECT}/consents/grant"): {"collector", "agent", "admin"},
+    ("POST", f"/v1/subjects/{SUBJECT}/consents/withdraw"): {"collector", "agent", "admin"},
+    ("POST", f"/v1/subjects/{SUBJECT}/cookie-receipts"): STAFF,
     ("POST", "/v1/disclosures"): {"recipient"},
-    ("GET", f"/v1/subjects/{SUBJECT}/disclosures"): {"role", "admin"},
-    ("POST", "/v1/decisions"): {"role", "recipient", "admin"},
-    ("POST", "/v1/decisions/bulk"): {"role", "recipient", "admin"},
+    ("POST", "/v1/aggregates"): {"recipient"},
+    ("GET", f"/v1/subjects/{SUBJECT}/disclosures"): STAFF,
+    ("POST", "/v1/decisions"): ASKERS,
+    ("POST", "/v1/decisions/bulk"): ASKERS,
     ("POST", "/v1/mail/messages"): {"admin"},
     ("POST", "/v1/mail/campaigns"): {"admin"},
     ("GET", f"/v1/mail/campaigns/{'0' * 32}"): {"admin"},
@@ -111,13 +116,19 @@ SCOPES = {
     ("GET", "/v1/audit/verify"): {"admin"},
     ("GET", "/v1/audit/entries/0/proof"): {"admin"},
     ("GET", f"/v1/subjects/{SUBJECT}/audit"): {"admin"},
-    ("GET", "/v1/policy"): {"role", "recipient", "admin"},
-    ("GET", "/v1/policy/file"): {"role", "recipient", "admin"},
+    ("GET", "/v1/policy"): EVERYONE,
+    ("GET", "/v1/policy/file"): EVERYONE,
     ("GET", "/v1/admin/keys"): {"admin"},
     ("POST", "/v1/admin/keys"): {"admin"},
     ("DELETE", f"/v1/admin/keys/{'0' * 16}"): {"admin"},
 }
-KEYS = {"role": "role:support", "recipient": "recipient:payment_gateway", "admin": "admin"}
+KEYS = {
+    "collector": "collector",
+    "role": "role:support",
+    "agent": "agent:support",
+    "recipient": "recipient:payment_gateway",
+    "admin": "admin",
+}
 
 
 def test_the_scope_table_covers_every_operation(service: Service) -> None:

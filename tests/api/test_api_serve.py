@@ -7,17 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import os
 import signal
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -26,69 +23,31 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from serve_support import SERVE, environment, free_port, serve
 
-from pledge.api.keys import KeyStore
+from pledge.api.keys import KeyStore, Scope
 from pledge.settings import load_settings, open_vault
 
 ZABBIX = str(EXAMPLES / "zabbix.yaml")
-SERVE = [sys.executable, "-m", "pledge.cli.serve"]
 BURST = 120
 # uvicorn re-raises the signal once shut down, so a supervisor sees why the process ended.
 STOPPED = (0, -signal.SIGTERM)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _environment(data: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLEDGE_")}
-    return {**env, "PLEDGE_DATA_DIR": str(data), "PLEDGE_POLICY": ZABBIX, **extra}
+    return environment(PLEDGE_DATA_DIR=str(data), PLEDGE_POLICY=ZABBIX, **extra)
 
 
-@contextmanager
 def _server(
     data: Path, log: Path, *options: str, **env: str
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A running ``pledge serve``; stopped (SIGTERM, then SIGKILL) if still up at the end."""
-    port = _free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*SERVE, "--port", str(port), *options],
-            env=_environment(data, **env),
-            stdout=out,
-            stderr=out,
-        )
-    scheme = "https" if "--ssl-certfile" in options else "http"
-    base = f"{scheme}://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1, verify=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start in 30 s"
-            time.sleep(0.1)
-        yield process, base
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+) -> AbstractContextManager[tuple[subprocess.Popen[bytes], str]]:
+    return serve(_environment(data, **env), log, *options)
 
 
-def _admin_key(data: Path, sensitive: Sensitive) -> str:
+def _key(data: Path, sensitive: Sensitive, scope: Scope) -> str:
     vault = open_vault(load_settings(data_dir=data, policy=Path(ZABBIX)))
     try:
-        _, key = KeyStore(vault).create("admin", None, "test", by="test")
+        _, key = KeyStore(vault).create(scope, None, "test", by="test")
     finally:
         vault.close()
     sensitive.add(key)
@@ -130,7 +89,8 @@ def test_sigterm_finishes_in_flight_requests_and_loses_nothing(
     tmp_path: Path, sensitive: Sensitive
 ) -> None:
     data, log = tmp_path / "data", tmp_path / "server.log"
-    headers = {"Authorization": f"Bearer {_admin_key(data, sensitive)}"}
+    headers = {"Authorization": f"Bearer {_key(data, sensitive, 'collector')}"}
+    admin = {"Authorization": f"Bearer {_key(data, sensitive, 'admin')}"}
     emails = [f"burst{i:03d}.person@example.org" for i in range(BURST)]
     sensitive.add(*emails, "slow.person@example.org")
     answered = threading.Semaphore(0)
@@ -175,12 +135,12 @@ def test_sigterm_finishes_in_flight_requests_and_loses_nothing(
             found = httpx.post(
                 f"{base}/v1/subjects/lookup",
                 json={"kind": "email", "value": email},
-                headers=headers,
+                headers=admin,
                 timeout=10,
             )
             assert found.status_code == 200, (email, found.text)
             assert found.json()["subject"] == subject
-        verified = httpx.get(f"{base}/v1/audit/verify", headers=headers, timeout=30).json()
+        verified = httpx.get(f"{base}/v1/audit/verify", headers=admin, timeout=30).json()
         assert verified["ok"] is True, verified
         assert verified["entries"] >= len(stored)
 
@@ -194,7 +154,7 @@ def test_sigterm_finishes_in_flight_requests_and_loses_nothing(
 def test_serve_refuses_to_start_without_its_master_key_unless_dev(tmp_path: Path) -> None:
     env = _environment(tmp_path, PLEDGE_MASTER_KEY_SOURCE="env")
     refused = subprocess.run(
-        [*SERVE, "--port", str(_free_port())], env=env, capture_output=True, timeout=60, check=False
+        [*SERVE, "--port", str(free_port())], env=env, capture_output=True, timeout=60, check=False
     )
     assert refused.returncode == 5  # a master-key problem, not a wrong argument
     assert b"PLEDGE_MASTER_KEY is not set" in refused.stderr

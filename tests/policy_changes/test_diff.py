@@ -190,3 +190,32 @@ def test_every_kind_of_change_is_documented_and_nothing_else() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "policy-changes.md").read_text()
     documented = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
     assert documented == set(KINDS)
+
+
+def with_noise(data: dict[str, Any]) -> None:
+    data["recipients"]["statistics_recipients"] |= {"noise_epsilon": 0.5, "privacy_budget": 5}
+
+
+def with_double_opt_in(data: dict[str, Any]) -> None:
+    data["purposes"]["marketing.communications.email"]["double_opt_in"] = True
+
+
+def test_dropping_noise_or_double_opt_in_is_material_and_adding_them_is_not() -> None:
+    noise = "recipients.statistics_recipients.noise_epsilon"
+    assert changes("3cx", with_noise) == [("privacy_noise_strengthened", False, noise)]
+
+    def bigger_budget(data: dict[str, Any]) -> None:
+        data["recipients"]["statistics_recipients"]["privacy_budget"] = 50
+
+    assert changes("3cx", bigger_budget, base=with_noise) == [
+        ("privacy_noise_weakened", True, noise)
+    ]
+    confirm = "purposes.marketing.communications.email.double_opt_in"
+    assert changes("3cx", with_double_opt_in) == [("double_opt_in_added", False, confirm)]
+
+    def dropped(data: dict[str, Any]) -> None:
+        data["purposes"]["marketing.communications.email"]["double_opt_in"] = False
+
+    assert changes("3cx", dropped, base=with_double_opt_in) == [
+        ("double_opt_in_dropped", True, confirm)
+    ]

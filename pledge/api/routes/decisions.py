@@ -2,12 +2,13 @@
 purpose, given these choices (or a subject's recorded ones)? The same decision function the
 reads and disclosures obey, so a client can hide a button the policy would refuse.
 
-Role and recipient keys ask as themselves; an admin key asks as any actor it names.
+Role, agent and recipient keys ask as themselves; an admin key asks as any actor it names.
+Collector keys do not ask: they act for no one.
 """
 
 from __future__ import annotations
 
-from pledge.api.deps import Caller, VaultDep
+from pledge.api.deps import AskerKey, VaultDep
 from pledge.api.keys import ApiKey
 from pledge.api.problems import documented
 from pledge.api.routes import v1_router
@@ -62,7 +63,7 @@ def _request(key: ApiKey, body: DecisionIn | BulkDecisionIn) -> Request:
 
 
 @router.post("/decisions", responses=documented(404))
-def decision(body: DecisionIn, vault: VaultDep, key: Caller) -> DecisionOut:
+def decision(body: DecisionIn, vault: VaultDep, key: AskerKey) -> DecisionOut:
     """One decision, with every reason and obligation."""
     if body.subject is not None:
         choices = vault.choices(body.subject)
@@ -72,7 +73,7 @@ def decision(body: DecisionIn, vault: VaultDep, key: Caller) -> DecisionOut:
 
 
 @router.post("/decisions/bulk", responses=documented(404))
-def decisions(body: BulkDecisionIn, vault: VaultDep, key: Caller) -> BulkDecisionOut:
+def decisions(body: BulkDecisionIn, vault: VaultDep, key: AskerKey) -> BulkDecisionOut:
     """The same question for many people at once: the plan is worked out once, and each
     person costs one test of their choices."""
     if body.subjects is not None:

@@ -28,7 +28,6 @@ def disclose(body: DisclosureIn, vault: VaultDep, key: RecipientKey) -> Disclose
         purpose=done.purpose,
         released=done.released,
         refused={subject: ReasonOut.of(reason) for subject, reason in done.refused.items()},
-        aggregate=done.aggregate,
     )
 
 
