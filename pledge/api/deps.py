@@ -108,6 +108,8 @@ RecipientKey = Annotated[ApiKey, Depends(_scoped("recipient"))]
 AdminKey = Annotated[ApiKey, Depends(_scoped("admin"))]
 CollectorKey = Annotated[ApiKey, Depends(_scoped("collector"))]
 ChoiceWriterKey = Annotated[ApiKey, Depends(_scoped("collector", "agent", "admin"))]
+# The website's backend checks a password when a person signs in; staff never need to.
+SignInKey = Annotated[ApiKey, Depends(_scoped("collector", "admin"))]
 AskerKey = Annotated[ApiKey, Depends(_scoped("role", "agent", "recipient", "admin"))]
 
 SubjectId = Annotated[

@@ -24,7 +24,7 @@ def test_verify_answers_yes_or_no_and_limits_guesses(make_service: ServiceFactor
         age=30,
     )["subject"]
     url = f"/v1/subjects/{subject}/credentials/registration/password/verify"
-    website = service.as_("role:support")
+    website = service.as_("collector")
 
     yes = service.client.post(url, json={"candidate": PASSWORD}, headers=website)
     assert yes.status_code == 200, yes.text
@@ -52,3 +52,7 @@ def test_verify_answers_yes_or_no_and_limits_guesses(make_service: ServiceFactor
     )
     nobody = service.client.post(url, json={"candidate": PASSWORD})
     assert nobody.status_code == 401
+    staff = service.client.post(
+        url, json={"candidate": PASSWORD}, headers=service.as_("role:support")
+    )
+    assert staff.status_code == 403  # staff never check passwords

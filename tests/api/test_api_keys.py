@@ -110,7 +110,7 @@ SCOPES = {
     ("PATCH", f"/v1/subjects/{SUBJECT}/data/name"): {"admin"},
     ("DELETE", f"/v1/subjects/{SUBJECT}"): {"admin"},
     ("POST", f"/v1/subjects/{SUBJECT}/credentials/registration/password/verify"): {
-        "role",
+        "collector",
         "admin",
     },
     ("GET", "/v1/audit/verify"): {"admin"},

@@ -35,6 +35,7 @@ TABLE: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/subjects/{subject}/export"): {"admin"},
     ("PATCH", "/v1/subjects/{subject}/data/{field}"): {"admin"},
     ("DELETE", "/v1/subjects/{subject}"): {"admin"},
+    ("POST", "/v1/subjects/{subject}/credentials/{point}/{field}/verify"): {"collector", "admin"},
     ("GET", "/v1/audit/verify"): {"admin"},
     ("GET", "/v1/audit/entries/{seq}/proof"): {"admin"},
     ("GET", "/v1/subjects/{subject}/audit"): {"admin"},

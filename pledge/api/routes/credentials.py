@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Path
 
-from pledge.api.deps import StaffKey, SubjectId, VaultDep
+from pledge.api.deps import SignInKey, SubjectId, VaultDep
 from pledge.api.problems import documented
 from pledge.api.routes import v1_router
 from pledge.api.schemas import CredentialCheckIn, CredentialCheckOut
@@ -30,7 +30,7 @@ def verify(
     field: Name,
     body: CredentialCheckIn,
     vault: VaultDep,
-    key: StaffKey,
+    key: SignInKey,
 ) -> CredentialCheckOut:
     """Whether ``candidate`` is the subject's secret ``point.field`` (audited, rate-limited)."""
     valid = vault.verify_credential(subject, point, field, body.candidate, actor=str(key))
