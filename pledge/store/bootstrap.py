@@ -93,6 +93,15 @@ def policy_history(engine: Engine) -> list[tuple[str, dt.datetime]]:
     return [(version, at) for version, at in rows]
 
 
+def recorded_policy_text(engine: Engine, version: str) -> str:
+    """The text of ``version`` exactly as recorded when it was first activated."""
+    with reading(engine) as connection:
+        text: str = connection.execute(
+            select(policy_versions.c.text).where(policy_versions.c.version == version)
+        ).scalar_one()
+    return text
+
+
 def latest_policy(engine: Engine) -> str | None:
     """The text of the most recently activated policy, for commands run without --policy."""
     with reading(engine) as connection:

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from pledge.errors import (
     InputError,
     NotFoundError,
     PledgeError,
+    Unhealthy,
 )
 from pledge.policy import (
     Actor,
@@ -50,7 +52,13 @@ from pledge.store import consents as consent_ledger
 from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
 from pledge.store.audit.settings import AuditSettings
-from pledge.store.bootstrap import activate_policy, latest_policy, load_secrets, policy_history
+from pledge.store.bootstrap import (
+    activate_policy,
+    latest_policy,
+    load_secrets,
+    policy_history,
+    recorded_policy_text,
+)
 from pledge.store.collect import LOOKUP_KINDS, Collected, Collection, aad
 from pledge.store.commit import GroupCommit
 from pledge.store.crypto import BlindIndex, SubjectCipher, new_data_key
@@ -276,6 +284,18 @@ class Vault:
     def policy_history(self) -> list[tuple[str, dt.datetime]]:
         """Every policy version this store has enforced and when it was first activated."""
         return policy_history(self.engine)
+
+    def policy_text(self) -> str:
+        """The enforced policy's file, exactly as recorded when it was activated."""
+        return recorded_policy_text(self.engine, self.policy.version)
+
+    def ping(self) -> None:
+        """Raise Unhealthy unless the database answers."""
+        try:
+            with reading(self.engine) as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise Unhealthy(f"the database does not answer ({type(exc).__name__})") from None
 
     def holdings(self) -> list[holdings.Holding]:
         """Counts of the values held per point, field, category and version (no one named)."""

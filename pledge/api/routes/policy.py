@@ -7,7 +7,6 @@ needs its collection points and choices to ask the right questions.
 from __future__ import annotations
 
 from fastapi import Response
-from sqlalchemy import select
 
 from pledge.api.deps import Caller, VaultDep
 from pledge.api.routes import v1_router
@@ -19,8 +18,6 @@ from pledge.api.schemas import (
     PurposeOut,
     RecipientOut,
 )
-from pledge.store.database import reading
-from pledge.store.schema import policy_versions
 
 router = v1_router(tags=["policy"])
 
@@ -69,8 +66,4 @@ def summary(vault: VaultDep, _key: Caller) -> PolicySummaryOut:
 )
 def policy_file(vault: VaultDep, _key: Caller) -> Response:
     """The active policy's YAML, exactly as recorded when it was activated."""
-    with reading(vault.engine) as connection:
-        text = connection.execute(
-            select(policy_versions.c.text).where(policy_versions.c.version == vault.policy.version)
-        ).scalar_one()
-    return Response(text, media_type="application/yaml")
+    return Response(vault.policy_text(), media_type="application/yaml")
