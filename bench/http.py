@@ -1088,7 +1088,7 @@ def run_backend(backend: str, plan: Plan, subjects_count: int, policy_text: str)
                 result.subjects = len(subjects)
                 store = KeyStore(vault)
                 _, read_key = store.create("role", ROLE, "bench-http-reads", by="bench/http.py")
-                _, collect_key = store.create("role", ROLE, "bench-http-website", by="bench")
+                _, collect_key = store.create("collector", None, "bench-http-website", by="bench")
                 subjects_file = tmp / "subjects.txt"
                 subjects_file.write_text("\n".join(subjects) + "\n", encoding="utf-8")
                 bodies_file = tmp / "bodies.txt"
