@@ -1078,7 +1078,7 @@ def run_backend(backend: str, plan: Plan, subjects_count: int, policy_text: str)
             data_dir = tmp / "data"
             data_dir.mkdir(mode=0o700)
             result.where = where
-            keys = LocalKeyFileProvider(data_dir / "master.key")  # the server's default file
+            keys = LocalKeyFileProvider(data_dir / "master.key", create=True)  # the server's file
             vault = Vault.open(url, keys, policy_text, policy_file=POLICY_FILE)
             try:
                 log(f"  seeding {subjects_count:,} subjects")
