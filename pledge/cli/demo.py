@@ -31,7 +31,7 @@ def demo(
         raise InputError(f"no policy '{policy}'; use a file or one of: {', '.join(known)}")
     with vault_for(path, data_dir, database_url) as vault:
         made = vault.collect_many(list(fake_subjects(vault.policy.policy, subjects)))
-        verified = vault.audit.verify(vault.engine)
+        verified = vault.verify_audit()
         org = vault.policy.policy.organisation.name
         roles = list(vault.policy.policy.roles)
         purposes = list(vault.policy.policy.purposes)

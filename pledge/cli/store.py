@@ -91,9 +91,7 @@ def verify(
     Reads the entries added since the last verification unless --full."""
     with vault_for(policy, data_dir, database_url) as vault:
         kept = None if checkpoint is None else _read_checkpoint(vault.audit.public_key, checkpoint)
-        result = vault.audit.verify(
-            vault.engine, full=full, every_checkpoint=every_checkpoint, outside=kept
-        )
+        result = vault.verify_audit(full=full, every_checkpoint=every_checkpoint, outside=kept)
         note = None if result.checkpoint is None else result.checkpoint.note(vault.audit.public_key)
     report = {
         "ok": result.ok,
@@ -158,7 +156,7 @@ def prove(
 ) -> None:
     """Print an inclusion proof of ENTRY against the latest signed checkpoint, as JSON."""
     with vault_for(policy, data_dir, database_url) as vault:
-        proof = vault.audit.prove(vault.engine, entry)
+        proof = vault.prove_entry(entry)
         proof["public_key"] = vault.audit.public_key.public_bytes_raw().hex()
     print_json(proof)
 
@@ -172,7 +170,7 @@ def consistency(
 ) -> None:
     """Print a proof that today's log only grew since it had OLD_SIZE entries, as JSON."""
     with vault_for(policy, data_dir, database_url) as vault:
-        proof = vault.audit.consistency(vault.engine, old_size)
+        proof = vault.prove_consistency(old_size)
         proof["public_key"] = vault.audit.public_key.public_bytes_raw().hex()
     print_json(proof)
 

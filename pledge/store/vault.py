@@ -51,7 +51,9 @@ from pledge.store import (
 from pledge.store import consents as consent_ledger
 from pledge.store import release as read_path
 from pledge.store.audit import AuditLog, Record
+from pledge.store.audit.checkpoint import Checkpoint
 from pledge.store.audit.settings import AuditSettings
+from pledge.store.audit.verify import Verification
 from pledge.store.bootstrap import (
     activate_policy,
     latest_policy,
@@ -284,6 +286,28 @@ class Vault:
     def policy_history(self) -> list[tuple[str, dt.datetime]]:
         """Every policy version this store has enforced and when it was first activated."""
         return policy_history(self.engine)
+
+    # --- the audit log, for auditors (see pledge.store.audit.log) ---------------------------
+
+    def verify_audit(
+        self,
+        *,
+        full: bool = False,
+        every_checkpoint: bool = False,
+        outside: Checkpoint | None = None,
+    ) -> Verification:
+        return self.audit.verify(
+            self.engine, full=full, every_checkpoint=every_checkpoint, outside=outside
+        )
+
+    def prove_entry(self, seq: int) -> dict[str, Any]:
+        return self.audit.prove(self.engine, seq)
+
+    def prove_consistency(self, old_size: int) -> dict[str, Any]:
+        return self.audit.consistency(self.engine, old_size)
+
+    def audit_entries_for(self, subject: str) -> list[dict[str, Any]]:
+        return self.audit.entries_for(self.engine, self.subject_ref(subject))
 
     def policy_text(self) -> str:
         """The enforced policy's file, exactly as recorded when it was activated."""

@@ -25,7 +25,7 @@ router = v1_router(tags=["audit"])
 def verify(vault: VaultDep, _key: AdminKey) -> VerificationOut:
     """Recompute the whole log and check it against its signed checkpoints. ``ok`` false
     names the first entry altered, removed or reordered."""
-    result = vault.audit.verify(vault.engine)
+    result = vault.verify_audit()
     checkpoint, problem = result.checkpoint, result.problem
     return VerificationOut(
         ok=result.ok,
@@ -46,11 +46,11 @@ def verify(vault: VaultDep, _key: AdminKey) -> VerificationOut:
 @router.get("/audit/entries/{seq}/proof", responses=documented(404))
 def proof(seq: Annotated[int, Path(ge=0, le=2**62)], vault: VaultDep, _key: AdminKey) -> ProofOut:
     """An RFC 6962 inclusion proof of entry ``seq`` against the latest signed checkpoint."""
-    return ProofOut.model_validate(vault.audit.prove(vault.engine, seq))
+    return ProofOut.model_validate(vault.prove_entry(seq))
 
 
 @router.get("/subjects/{subject}/audit")
 def subject_entries(subject: SubjectId, vault: VaultDep, _key: AdminKey) -> list[AuditEntryOut]:
     """Entries about this subject, by its pseudonym; they outlive its erasure."""
-    entries = vault.audit.entries_for(vault.engine, vault.subject_ref(subject))
+    entries = vault.audit_entries_for(subject)
     return [AuditEntryOut.model_validate(entry) for entry in entries]
