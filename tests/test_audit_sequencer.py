@@ -295,10 +295,11 @@ def test_sequencer_killed_at_random_points_loses_nothing(tmp_path: Path, databas
     context = multiprocessing.get_context("fork")
     rng = random.Random(20)
     queued: list[int] = []
-    sizes = []
+    sizes, queued_then = [], []
     try:
         for _ in range(20):
             queued += queue_records(producer, 12, "kill")
+            queued_then.append(len(queued))
             ready = context.Event()
             child = context.Process(
                 target=_integrate_forever,
@@ -319,7 +320,8 @@ def test_sequencer_killed_at_random_points_loses_nothing(tmp_path: Path, databas
     finally:
         producer.close()
     assert all(b > a for a, b in itertools.pairwise(sizes)), sizes  # each made progress
-    assert sizes[-1] < len(queued)  # and some were killed with work left
+    # and some were killed with work left (which rounds is up to the scheduler)
+    assert any(size < total for size, total in zip(sizes, queued_then, strict=True)), sizes
     assert [r.seq for r in rows] == list(range(len(queued)))
     assert [r.queue_id for r in rows] == queued  # each leaf once, in the order queued
     assert verification.ok, verification.problem
