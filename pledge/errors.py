@@ -7,7 +7,8 @@
     │   ├── MessageRefused        email: the message would break a promise, so nobody gets it
     │   ├── TextUnreadable        a policy's text is empty, binary, too large or not English
     │   ├── TokenInvalid          email: an unsubscribe token damaged, forged or expired
-    │   └── ConfirmationInvalid   a confirmation link damaged, forged, expired or used
+    │   ├── ConfirmationInvalid   a confirmation link damaged, forged, expired or used
+    │   └── SignInInvalid         a sign-in link damaged, forged, expired or used
     ├── DeniedError               the policy does not allow this use; carries the decision
     │   └── BudgetSpent           an aggregate would spend more privacy budget than is left
     ├── NotFoundError             no such subject, entry, key...
@@ -19,6 +20,8 @@
     ├── Unauthenticated           HTTP: no API key, a malformed, unknown or revoked one
     ├── ScopeForbidden            HTTP: a valid key whose scope may not call this endpoint
     ├── ProofRequired             a write into a subject without proof that it is the person's
+    ├── SessionRequired           pages: no session, or an expired or revoked one; sign in again
+    ├── CsrfRefused               pages: a form posted without its session's CSRF token
     ├── BodyTooLarge              HTTP: the request body is over the configured limit
     ├── RateLimited               HTTP: too many requests or failed credentials; retry later
     │   └── TooManyAttempts       too many wrong attempts at one credential; wait, then retry
@@ -283,3 +286,27 @@ class ConfirmationInvalid(InputError):
 
     code = "confirmation_invalid"
     status = 400
+
+
+class SignInInvalid(InputError):
+    """A sign-in link we did not issue, that was altered, has expired or was used."""
+
+    code = "sign_in_link_invalid"
+    status = 400
+
+
+class SessionRequired(PledgeError):
+    """A page for a signed-in person or staff member, asked for without a live session."""
+
+    code = "session_required"
+    status = 401
+    exit_code = ExitCode.DENIED
+
+
+class CsrfRefused(PledgeError):
+    """A form posted without the CSRF token of the session it came with: it may come from
+    another site, so nothing was done."""
+
+    code = "csrf_refused"
+    status = 403
+    exit_code = ExitCode.DENIED

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from pledge.api import confirm_pages, problems
 from pledge.api.config import ApiSettings, load_api_settings
 from pledge.api.keys import KeyStore
-from pledge.api.limits import BodyLimit, Failures, TokenBuckets
+from pledge.api.limits import BodyLimit, Failures, SignInLimits, TokenBuckets
 from pledge.api.metrics import Metrics
 from pledge.api.observe import RequestContext
 from pledge.api.page_headers import PageHeaders
@@ -48,6 +48,7 @@ from pledge.mail import web as unsubscribe_pages
 from pledge.mail.jobs import Worker as CampaignWorker
 from pledge.store.vault import Vault
 from pledge.web import router as website
+from pledge.web.pages import assets, center, sign_in
 
 DESCRIPTION = """\
 Pledge holds personal data and enforces a privacy policy on every use of it.
@@ -91,6 +92,9 @@ def create_app(
     app.state.keys = KeyStore(vault, cache_seconds=settings.api_key_cache_seconds)
     app.state.limiter = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.failures = Failures(settings.failures_per_minute, settings.failures_burst)
+    app.state.sign_in_limits = SignInLimits(
+        settings.sign_ins_per_address, settings.sign_ins_per_client
+    )
     app.state.metrics = metrics
     app.state.campaigns = campaigns
     problems.install(app)
@@ -117,6 +121,8 @@ def create_app(
     app.include_router(unsubscribe_pages.router, include_in_schema=False)
     app.include_router(website.router, include_in_schema=False)
     app.include_router(confirm_pages.router, include_in_schema=False)
+    for pages in (assets, sign_in, center):
+        app.include_router(pages.router, include_in_schema=False)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestContext, metrics=metrics)

@@ -43,6 +43,15 @@ class ApiSettings(Settings):
         description="How long a worker trusts a checked API key before looking again: a key "
         "revoked by another process is refused at most this long after. 0 checks every time.",
     )
+    sign_ins_per_address: int = Field(
+        default=5,
+        ge=1,
+        description="Sign-in links one email address may be sent per hour (asked for by "
+        "anyone: an address no one holds counts the same).",
+    )
+    sign_ins_per_client: int = Field(
+        default=30, ge=1, description="Sign-in links one client address may ask for per hour."
+    )
     dev: bool = Field(
         default=False,
         description="Development mode: readable logs, and a local key file if no master key.",

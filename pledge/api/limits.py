@@ -77,6 +77,29 @@ class Failures:
             self._buckets.take(name)
 
 
+class SignInLimits:
+    """Sign-in links asked for, per email address and per client address, each hour.
+
+    Counted for every address asked about, held or not, and refused the same way, so the
+    limit tells an attacker nothing about who has an account. Addresses are counted under
+    the store's blind-index token of them, never in clear.
+    """
+
+    def __init__(self, per_address: int, per_client: int) -> None:
+        self._addresses = TokenBuckets(per_address / 3600, per_address)
+        self._clients = TokenBuckets(per_client / 3600, per_client)
+
+    def take(self, address_token: str, client: str) -> None:
+        """Spend one of each; RateLimited (nothing spent) when either has none left."""
+        wait = max(self._addresses.wait(address_token), self._clients.wait(client))
+        if wait:
+            raise RateLimited(
+                wait, "too many sign-in links were asked for from here or for this address"
+            )
+        self._addresses.take(address_token)
+        self._clients.take(client)
+
+
 def _too_large(limit: int) -> BodyTooLarge:
     return BodyTooLarge(
         f"the request body is over the limit of {limit} bytes; send less, or split a bulk "

@@ -5,6 +5,8 @@ HTML pages get a Content-Security-Policy that loads nothing from anywhere (style
 no scripts), posts forms only back to this origin and refuses to be framed (against
 clickjacking a one-click unsubscribe or a confirmation), and send no Referer onward (their
 URLs carry tokens). Every response gets ``nosniff``, so no browser reads JSON as HTML.
+A page that sets its own Content-Security-Policy keeps it (the privacy center runs its one
+script from this origin: see :mod:`pledge.web.pages`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class PageHeaders:
                 if headers.get("content-type", "").startswith("text/html"):
                     extra |= PAGES
                 for name, value in extra.items():
-                    headers[name] = value
+                    if name not in headers:
+                        headers[name] = value
             await send(message)
 
         await self.app(scope, receive, with_headers)

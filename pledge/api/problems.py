@@ -16,12 +16,13 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from pledge.api.schemas import FieldProblem, Problem, ReasonOut
 from pledge.errors import DeniedError, PledgeError
+from pledge.web.pages.errors import error_page, wants_page
 
 TYPE_BASE = "https://pledge.dev/problems/"
 log = structlog.get_logger("pledge.api")
@@ -81,11 +82,13 @@ def from_pledge_error(scope: Scope, error: PledgeError) -> ProblemResponse:
     )
 
 
-async def _pledge_error(request: Request, error: Exception) -> ProblemResponse:
+async def _pledge_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, PledgeError)
     if error.status >= 500:
         # The code says what failed; the message may name subjects, so it stays out.
         log.error("request_failed", code=error.code, status=error.status)
+    if wants_page(request):
+        return error_page(request, error)
     return from_pledge_error(request.scope, error)
 
 

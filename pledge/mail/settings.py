@@ -65,6 +65,21 @@ class MailSettings(BaseSettings):
         default=None,
         description="https:// base of the confirmation pages; the token is appended.",
     )
+    sign_in_communication: str | None = Field(
+        default=None,
+        description="The policy's transactional communication that sign-in links are sent "
+        "as; default the policy's first transactional one.",
+    )
+    sign_in_template: Path | None = Field(
+        default=None,
+        description="Template folder of sign-in messages (variables sign_in_url, minutes); "
+        "default the one Pledge ships.",
+    )
+    sign_in_url: str | None = Field(
+        default=None,
+        description="Public base of the sign-in page (https://.../sign-in); the token is "
+        "appended. Unset, no sign-in link is sent (never built from a request's Host).",
+    )
     chunk_size: int = Field(default=1000, ge=1, description="Recipients gated per transaction.")
     batch_size: int = Field(default=100, ge=1, description="Messages a worker claims at once.")
     connections: int = Field(

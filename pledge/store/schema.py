@@ -295,3 +295,32 @@ privacy_spend = Table(
     Column("at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("recipient", "seq"),
 )
+
+# Sign-in links and sessions of the web pages (people and staff alike: ``principal_kind``
+# says which). Global tables, looked up by link id and by session hash; the session's own id
+# is never stored, only its SHA-256, so a copy of the table opens no session.
+sign_in_links = Table(
+    "sign_in_links",
+    metadata,
+    Column("link_id", String(32), primary_key=True),
+    Column("principal_kind", String(16), nullable=False),  # subject | staff
+    Column("principal", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Index("ix_sign_in_links_principal", "principal_kind", "principal"),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("principal_kind", String(16), nullable=False),
+    Column("principal", String(64), nullable=False),
+    Column("role", String(64), nullable=True),  # the policy role a staff member acts as
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("second_factor_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index("ix_web_sessions_principal", "principal_kind", "principal"),
+)

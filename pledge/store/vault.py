@@ -45,6 +45,7 @@ from pledge.store import (
     receipts,
     retention,
     rights,
+    sessions,
     subject_tokens,
     weblogs,
 )
@@ -613,3 +614,43 @@ class Vault:
     def confirm(self, token: str) -> pending.Confirmed:
         """Apply the pending change the link names; a link works once."""
         return self._confirmations.confirm(self, token)
+
+    # --- sign-in links and sessions of the web pages (see pledge.store.sessions) ------------
+
+    @cached_property
+    def _sign_ins(self) -> sessions.SignIns:
+        return sessions.SignIns(named_secret(self.engine, self.keys, sessions.KEY_NAME))
+
+    def sign_in_link(self, kind: str, principal: str, ttl: dt.timedelta = sessions.LINK_TTL) -> str:
+        """The token of a new one-time sign-in link for ``principal`` (a subject id, or a
+        staff id); the caller mails it to the address on record, never to one typed in."""
+        return self._sign_ins.issue(self, kind, principal, ttl)
+
+    def check_sign_in(self, token: str) -> str:
+        """The link id of a genuine, unexpired sign-in link (without using it)."""
+        return self._sign_ins.check(self, token)
+
+    def sign_in(
+        self,
+        token: str,
+        *,
+        ttl: dt.timedelta = sessions.SESSION_TTL,
+        role: str | None = None,
+    ) -> sessions.Opened:
+        """Use a sign-in link (once) and open a session for its principal; audited."""
+        return self._sign_ins.redeem(self, token, ttl=ttl, role=role)
+
+    def web_session(self, session_id: str) -> sessions.Session | None:
+        """The live session a cookie's id names, or None (unknown, expired or revoked)."""
+        return self._sign_ins.find(self, session_id)
+
+    def session_second_factor(self, key: str, *, role: str | None = None) -> None:
+        """Record that session ``key`` passed its second factor (and the role it acts as)."""
+        self._sign_ins.second_factor(self, key, role=role)
+
+    def end_session(self, key: str) -> None:
+        self._sign_ins.end(self, key)
+
+    def end_sessions(self, kind: str, principal: str) -> int:
+        """Revoke every session and unused link of a principal; how many sessions were live."""
+        return self._sign_ins.end_all(self, kind, principal)

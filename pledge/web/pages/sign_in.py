@@ -1,0 +1,168 @@
+"""Signing in to the privacy center by a one-time link, and signing out.
+
+``POST /sign-in`` takes an email address and always answers the same page, whether or not
+anyone holds the address: the lookup and the message happen after the response, so neither
+the words nor the time taken tell who has an account. Asking is limited per address and per
+client (:class:`pledge.api.limits.SignInLimits`).
+
+The link opens ``GET /sign-in/{token}``, which changes nothing (mail scanners fetch every
+link); its button POSTs, which uses the link once and opens the session. Both forms carry a
+CSRF token bound to a nonce cookie set by the page before, so another site cannot sign a
+visitor in to its own account (login CSRF). Wrong, expired and used links count as failures
+against the client's address, as confirmation links do.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from pledge.api.deps import client_address, failures
+from pledge.api.limits import SignInLimits
+from pledge.errors import CsrfRefused, RateLimited, SignInInvalid
+from pledge.mail.settings import load_mail_settings
+from pledge.mail.sign_in import SignInMail
+from pledge.store.sessions import SUBJECT
+from pledge.store.vault import Vault
+from pledge.web.pages import render
+from pledge.web.session import (
+    Form,
+    SignedIn,
+    check_csrf,
+    clear_cookie,
+    cookie_name,
+    csrf_token,
+    posted,
+    read_form,
+    set_cookie,
+    signed_in,
+)
+
+HOME = "/center"
+NONCE_SECONDS = 30 * 60
+MAX_EMAIL = 254
+router = APIRouter()
+Person = Annotated[SignedIn, Depends(signed_in(SUBJECT))]
+
+
+def sign_in_mail(request: Request) -> SignInMail:
+    """The app's sign-in mail (``state.sign_in_mail``), made from ``PLEDGE_MAIL_*`` on first
+    use when the app was not given one."""
+    state = request.app.state
+    mail: SignInMail | None = getattr(state, "sign_in_mail", None)
+    if mail is None:
+        mail = state.sign_in_mail = SignInMail(state.vault, load_mail_settings())
+    return mail
+
+
+def _nonce_form(request: Request, page: str, *, status: int = 200, **context: object) -> Response:
+    """``page`` with a fresh nonce cookie and the CSRF token bound to it."""
+    nonce = os.urandom(24).hex()
+    response = render(request, page, status=status, csrf=csrf_token(nonce), **context)
+    set_cookie(request, response, nonce, nonce=True, max_age=NONCE_SECONDS)
+    return response
+
+
+def _check_nonce(request: Request, form: Form) -> None:
+    nonce = request.cookies.get(cookie_name(request, nonce=True))
+    if not nonce:
+        raise CsrfRefused(
+            "this form has expired or your browser refused our cookie; open the page again "
+            "(the privacy center needs cookies to know it is you)"
+        )
+    check_csrf(request, form, nonce)
+
+
+@router.get("/sign-in")
+async def ask(request: Request) -> Response:
+    return _nonce_form(request, "sign_in.html", problem=None)
+
+
+@router.post("/sign-in")
+async def send(request: Request) -> Response:
+    """Send a link if someone holds the address; the same answer either way."""
+    form = await read_form(request)
+    _check_nonce(request, form)
+    vault: Vault = request.app.state.vault
+    address = form.get("email").strip()
+    if not (3 <= len(address) <= MAX_EMAIL and "@" in address.strip("@")):
+        return _nonce_form(
+            request,
+            "sign_in.html",
+            status=422,
+            problem="Enter the email address you gave us, like name@example.org.",
+        )
+    limits: SignInLimits = request.app.state.sign_in_limits
+    try:
+        limits.take(vault.index.token("email", address), client_address(request))
+    except RateLimited as limited:
+        return render(
+            request,
+            "sign_in_sent.html",
+            status=429,
+            limited=limited.fields["retry_after"],
+        )
+    mail = sign_in_mail(request)
+    response = render(request, "sign_in_sent.html", limited=None)
+    response.background = BackgroundTask(_send_if_held, vault, mail, address)
+    return response
+
+
+def _send_if_held(vault: Vault, mail: SignInMail, address: str) -> None:
+    subject = vault.find("email", address)
+    if subject is not None:
+        mail.send(subject)
+
+
+@router.get("/sign-in/{token}")
+async def confirm(request: Request, token: str) -> Response:
+    """Ask the person to press the button (nothing is used up yet)."""
+    vault: Vault = request.app.state.vault
+    names = [client_address(request)]
+    failures(request).check(*names)
+    try:
+        await run_in_threadpool(vault.check_sign_in, token)
+    except SignInInvalid as error:
+        failures(request).fail(*names)
+        return _refused(request, error)
+    return _nonce_form(request, "sign_in_confirm.html", action=request.url.path)
+
+
+@router.post("/sign-in/{token}")
+async def sign_in(request: Request, token: str) -> Response:
+    """Use the link once and open the session."""
+    vault: Vault = request.app.state.vault
+    names = [client_address(request)]
+    failures(request).check(*names)
+    form = await read_form(request)
+    _check_nonce(request, form)
+    try:
+        opened = await run_in_threadpool(vault.sign_in, token)
+    except SignInInvalid as error:
+        failures(request).fail(*names)
+        return _refused(request, error)
+    response = RedirectResponse(HOME, status_code=303, headers={"Cache-Control": "no-store"})
+    lifetime = opened.session.expires_at - opened.session.created_at
+    set_cookie(request, response, opened.session_id, max_age=int(lifetime.total_seconds()))
+    clear_cookie(request, response, nonce=True)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, person: Person) -> Response:
+    await posted(request)
+    vault: Vault = request.app.state.vault
+    await run_in_threadpool(vault.end_session, person.session.key)
+    response = render(request, "signed_out.html")
+    clear_cookie(request, response)
+    return response
+
+
+def _refused(request: Request, error: SignInInvalid) -> Response:
+    message = error.message[0].upper() + error.message[1:]
+    return _nonce_form(request, "sign_in.html", status=error.status, problem=f"{message}.")
