@@ -121,16 +121,25 @@ class SignIns:
         return body[1:17].hex()
 
     def redeem(
-        self, vault: Vault, token: str, *, ttl: dt.timedelta = SESSION_TTL, role: str | None = None
+        self,
+        vault: Vault,
+        token: str,
+        kind: str,
+        *,
+        ttl: dt.timedelta = SESSION_TTL,
+        role: str | None = None,
     ) -> Opened:
-        """Use the link once: mark it used and open a session for its principal, together.
-        A second use, or a concurrent one, is refused; so is a subject erased since."""
+        """Use a link of a ``kind`` principal once: mark it used and open a session for its
+        principal, together. A second use, or a concurrent one, is refused; so is a link of
+        the other kind (a person's link on the staff sign-in page) and a subject erased since."""
         link_id = self.check(vault, token)
         now = vault.clock()
         with vault.write() as connection:
             row = connection.execute(
                 select(sign_in_links).where(sign_in_links.c.link_id == link_id).with_for_update()
             ).first()
+            if row is not None and row.principal_kind != kind:
+                raise _refused("damaged")
             if row is None or row.used_at is not None:
                 raise _refused("used")
             claimed = connection.execute(

@@ -633,12 +633,14 @@ class Vault:
     def sign_in(
         self,
         token: str,
+        kind: str,
         *,
         ttl: dt.timedelta = sessions.SESSION_TTL,
         role: str | None = None,
     ) -> sessions.Opened:
-        """Use a sign-in link (once) and open a session for its principal; audited."""
-        return self._sign_ins.redeem(self, token, ttl=ttl, role=role)
+        """Use a sign-in link of a ``kind`` principal (once) and open a session for it;
+        audited."""
+        return self._sign_ins.redeem(self, token, kind, ttl=ttl, role=role)
 
     def web_session(self, session_id: str) -> sessions.Session | None:
         """The live session a cookie's id names, or None (unknown, expired or revoked)."""

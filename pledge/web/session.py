@@ -144,15 +144,22 @@ def check_csrf(request: Request, form: Form, secret: str) -> None:
         )
 
 
-def signed_in(kind: str) -> Callable[[Request], Awaitable[SignedIn]]:
-    """A dependency: the request's live session of principal ``kind``, else SessionRequired.
-    The session id is kept on ``request.state`` for :func:`posted`."""
+def signed_in(
+    kind: str, *, second_factor: bool = False
+) -> Callable[[Request], Awaitable[SignedIn]]:
+    """A dependency: the request's live session of principal ``kind`` (that passed its second
+    factor, with ``second_factor``), else SessionRequired. The session id is kept on
+    ``request.state`` for :func:`posted`."""
 
     async def dependency(request: Request) -> SignedIn:
         session_id = request.cookies.get(cookie_name(request))
         vault: Vault = request.app.state.vault
         session = await run_in_threadpool(vault.web_session, session_id) if session_id else None
-        if session is None or session.kind != kind:
+        if (
+            session is None
+            or session.kind != kind
+            or (second_factor and session.second_factor_at is None)
+        ):
             raise SessionRequired("sign in to see this page; your session has ended")
         request.state.session_id = session_id
         return SignedIn(session, csrf_token(session_id or ""))

@@ -9,13 +9,16 @@ what only a browser can do (checking audit proofs itself).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from pledge.errors import CsrfRefused
 from pledge.store.vault import Vault
+from pledge.web.session import Form, check_csrf, cookie_name, csrf_token, set_cookie
 
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -26,6 +29,7 @@ PRIVATE = {
     "X-Robots-Tag": "noindex",
     "Content-Security-Policy": PAGE_POLICY,
 }
+NONCE_SECONDS = 30 * 60
 
 templates = jinja2.Environment(
     loader=jinja2.PackageLoader("pledge.web", "templates"),
@@ -51,3 +55,23 @@ def render(request: Request, name: str, *, status: int = 200, **context: Any) ->
         **context,
     )
     return HTMLResponse(html, status_code=status, headers=PRIVATE)
+
+
+def nonce_page(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page whose form is posted before there is a session (sign-in): it sets a fresh nonce
+    cookie and gives the form (``csrf``) the token bound to it; :func:`check_nonce` checks."""
+    nonce = os.urandom(24).hex()
+    response = render(request, name, status=status, csrf=csrf_token(nonce), **context)
+    set_cookie(request, response, nonce, nonce=True, max_age=NONCE_SECONDS)
+    return response
+
+
+def check_nonce(request: Request, form: Form) -> None:
+    """CsrfRefused unless ``form`` came from a :func:`nonce_page` in this browser."""
+    nonce = request.cookies.get(cookie_name(request, nonce=True))
+    if not nonce:
+        raise CsrfRefused(
+            "this form has expired or your browser refused our cookie; open the page again "
+            "(signing in needs cookies)"
+        )
+    check_csrf(request, form, nonce)

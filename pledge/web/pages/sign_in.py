@@ -14,7 +14,6 @@ against the client's address, as confirmation links do.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -24,19 +23,15 @@ from starlette.concurrency import run_in_threadpool
 
 from pledge.api.deps import client_address, failures
 from pledge.api.limits import SignInLimits
-from pledge.errors import CsrfRefused, RateLimited, SignInInvalid
+from pledge.errors import RateLimited, SignInInvalid
 from pledge.mail.settings import load_mail_settings
 from pledge.mail.sign_in import SignInMail
 from pledge.store.sessions import SUBJECT
 from pledge.store.vault import Vault
-from pledge.web.pages import render
+from pledge.web.pages import check_nonce, nonce_page, render
 from pledge.web.session import (
-    Form,
     SignedIn,
-    check_csrf,
     clear_cookie,
-    cookie_name,
-    csrf_token,
     posted,
     read_form,
     set_cookie,
@@ -44,7 +39,6 @@ from pledge.web.session import (
 )
 
 HOME = "/center"
-NONCE_SECONDS = 30 * 60
 MAX_EMAIL = 254
 router = APIRouter()
 Person = Annotated[SignedIn, Depends(signed_in(SUBJECT))]
@@ -60,38 +54,20 @@ def sign_in_mail(request: Request) -> SignInMail:
     return mail
 
 
-def _nonce_form(request: Request, page: str, *, status: int = 200, **context: object) -> Response:
-    """``page`` with a fresh nonce cookie and the CSRF token bound to it."""
-    nonce = os.urandom(24).hex()
-    response = render(request, page, status=status, csrf=csrf_token(nonce), **context)
-    set_cookie(request, response, nonce, nonce=True, max_age=NONCE_SECONDS)
-    return response
-
-
-def _check_nonce(request: Request, form: Form) -> None:
-    nonce = request.cookies.get(cookie_name(request, nonce=True))
-    if not nonce:
-        raise CsrfRefused(
-            "this form has expired or your browser refused our cookie; open the page again "
-            "(the privacy center needs cookies to know it is you)"
-        )
-    check_csrf(request, form, nonce)
-
-
 @router.get("/sign-in")
 async def ask(request: Request) -> Response:
-    return _nonce_form(request, "sign_in.html", problem=None)
+    return nonce_page(request, "sign_in.html", problem=None)
 
 
 @router.post("/sign-in")
 async def send(request: Request) -> Response:
     """Send a link if someone holds the address; the same answer either way."""
     form = await read_form(request)
-    _check_nonce(request, form)
+    check_nonce(request, form)
     vault: Vault = request.app.state.vault
     address = form.get("email").strip()
     if not (3 <= len(address) <= MAX_EMAIL and "@" in address.strip("@")):
-        return _nonce_form(
+        return nonce_page(
             request,
             "sign_in.html",
             status=422,
@@ -130,7 +106,7 @@ async def confirm(request: Request, token: str) -> Response:
     except SignInInvalid as error:
         failures(request).fail(*names)
         return _refused(request, error)
-    return _nonce_form(request, "sign_in_confirm.html", action=request.url.path)
+    return nonce_page(request, "sign_in_confirm.html", action=request.url.path)
 
 
 @router.post("/sign-in/{token}")
@@ -140,9 +116,9 @@ async def sign_in(request: Request, token: str) -> Response:
     names = [client_address(request)]
     failures(request).check(*names)
     form = await read_form(request)
-    _check_nonce(request, form)
+    check_nonce(request, form)
     try:
-        opened = await run_in_threadpool(vault.sign_in, token)
+        opened = await run_in_threadpool(vault.sign_in, token, SUBJECT)
     except SignInInvalid as error:
         failures(request).fail(*names)
         return _refused(request, error)
@@ -165,4 +141,4 @@ async def sign_out(request: Request, person: Person) -> Response:
 
 def _refused(request: Request, error: SignInInvalid) -> Response:
     message = error.message[0].upper() + error.message[1:]
-    return _nonce_form(request, "sign_in.html", status=error.status, problem=f"{message}.")
+    return nonce_page(request, "sign_in.html", status=error.status, problem=f"{message}.")
