@@ -80,6 +80,11 @@ class MailSettings(BaseSettings):
         description="Public base of the sign-in page (https://.../sign-in); the token is "
         "appended. Unset, no sign-in link is sent (never built from a request's Host).",
     )
+    requests_communication: str | None = Field(
+        default=None,
+        description="The policy's transactional communication that tell people each step of "
+        "their requests; default confirm_communication; with neither, none is sent.",
+    )
     chunk_size: int = Field(default=1000, ge=1, description="Recipients gated per transaction.")
     batch_size: int = Field(default=100, ge=1, description="Messages a worker claims at once.")
     connections: int = Field(

@@ -93,6 +93,8 @@ KINDS: dict[str, str] = {
     "right_removed": "material: a right the person had is gone",
     "response_time_longer": "material: requests are answered more slowly",
     "response_time_shorter": "never material",
+    "response_law_changed": "material: request deadlines and extensions follow another law "
+    "(or none)",
     "cookie_added": "material unless the cookie is essential",
     "cookie_removed": "never material",
     "cookie_category_changed": "material",
@@ -614,6 +616,15 @@ def _rights(old: Policy, new: Policy) -> Iterable[Change]:
             "response_time_longer" if b > a else "response_time_shorter",
             b > a,
             f"requests are answered within {b} days (was {a})",
+        )
+    if old.rights.law != new.rights.law:
+        named = new.rights.law.value if new.rights.law else "no law"
+        yield _changed(
+            "rights.law",
+            "response_law_changed",
+            True,  # deadlines and extensions follow the law: either way, answers change
+            f"request deadlines now follow {named} (was "
+            f"{old.rights.law.value if old.rights.law else 'no law'})",
         )
 
 

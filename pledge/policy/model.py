@@ -246,9 +246,21 @@ class Right(StrEnum):
     object = "object"
 
 
+class Law(StrEnum):
+    """The data-protection law whose deadlines bind the answers to requests."""
+
+    gdpr = "gdpr"
+    ccpa = "ccpa"
+
+
 class Rights(_Part):
     offered: list[Right] = Field(min_length=1)
     response_days: int = Field(ge=1, le=365)
+    law: Law | None = Field(
+        default=None,
+        description="The law whose deadlines apply on top of response_days (gdpr, ccpa); "
+        "it also decides whether and how far a deadline may be extended.",
+    )
     sources: dict[Right, Source] = Field(
         default_factory=dict, description="The sentence each offered right came from."
     )

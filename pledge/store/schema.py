@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKeyConstraint,
@@ -323,4 +324,52 @@ web_sessions = Table(
     Column("second_factor_at", UtcDateTime(), nullable=True),
     Column("revoked_at", UtcDateTime(), nullable=True),
     Index("ix_web_sessions_principal", "principal_kind", "principal"),
+)
+
+# Data-subject requests (pledge.store.requests): one row per request, one per step it took.
+# What the person or staff wrote (a complaint, a reason, an answer) is sealed under the
+# subject's data key, so an erasure shreds it with everything else.
+requests = Table(
+    "requests",
+    metadata,
+    Column("subject_id", String(32), nullable=False),
+    Column("request_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("acknowledge_by", Date(), nullable=False),
+    Column("respond_by", Date(), nullable=False),
+    Column("extended", Boolean, nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),  # unverified requests only
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("law", String(8), nullable=True),
+    Column("policy_version", String(128), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),  # failed runs of its due work
+    Column("last_error", String(200), nullable=True),
+    PrimaryKeyConstraint("subject_id", "request_id"),
+    Index("ix_requests_id", "request_id", unique=True),
+    Index("ix_requests_open", "state", "respond_by"),
+    ForeignKeyConstraint(["subject_id"], ["subjects.subject_id"], ondelete="CASCADE"),
+)
+
+request_events = Table(
+    "request_events",
+    metadata,
+    Column("subject_id", String(32), nullable=False),
+    Column("request_id", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("step", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("message", LargeBinary, nullable=True),  # sealed under the subject's data key
+    Column("notified_at", UtcDateTime(), nullable=True),  # when the person's email was queued
+    Column("notice_attempts", Integer, nullable=False, default=0),
+    Column("notice_error", String(200), nullable=True),
+    PrimaryKeyConstraint("subject_id", "request_id", "seq"),
+    Index("ix_request_events_unsent", "notified_at"),
+    ForeignKeyConstraint(
+        ["subject_id", "request_id"],
+        ["requests.subject_id", "requests.request_id"],
+        ondelete="CASCADE",
+    ),
 )

@@ -43,6 +43,7 @@ from pledge.store import (
     holdings,
     pending,
     receipts,
+    requests,
     retention,
     rights,
     sessions,
@@ -544,6 +545,80 @@ class Vault:
 
     def disclosures(self, subject: str) -> list[dict[str, Any]]:
         return disclosure.listing(self, subject)
+
+    # --- data-subject requests with deadlines (see pledge.store.requests) ------------------
+
+    def open_request(
+        self,
+        subject: str,
+        kind: str,
+        text: str | None = None,
+        *,
+        actor: str = "subject",
+        verified: bool = True,
+    ) -> requests.Request:
+        return requests.open_request(self, subject, kind, text, actor=actor, verified=verified)
+
+    def export_request(self, subject: str, *, actor: str = "subject") -> dict[str, Any]:
+        """The right of access answered at once: the export, recorded as a request done."""
+        exported = rights.export(self, subject, actor=actor)
+        requests.fulfilled(self, subject, "export", actor=actor)
+        return exported
+
+    def rectify_request(
+        self, subject: str, field: str, value: str, *, actor: str = "subject"
+    ) -> list[str]:
+        """A correction made at once, recorded as a request done."""
+        changed = rights.rectify(self, subject, field, value, actor=actor)
+        requests.fulfilled(self, subject, "rectify", actor=actor)
+        return changed
+
+    def choices_request(
+        self, subject: str, choices: Mapping[str, bool], *, source: str = "subject"
+    ) -> list[str]:
+        """Choices changed at once (an objection, an opt-in), recorded as a request done."""
+        recorded = [
+            self.set_choice(subject, choice, granted, source=source, change_only=True)
+            for choice, granted in choices.items()
+        ]
+        requests.fulfilled(self, subject, "choices", actor=source)
+        return recorded
+
+    def requests_of(self, subject: str) -> list[requests.Request]:
+        return requests.of_subject(self, subject)
+
+    def verify_waiting_requests(self, subject: str, *, actor: str = "subject") -> int:
+        return requests.verify_waiting(self, subject, actor=actor)
+
+    def request_queue(self, *, closed: bool = False) -> list[requests.Request]:
+        return requests.queue(self, closed=closed)
+
+    def request(self, request_id: str, *, actor: str) -> requests.Request:
+        return requests.detail(self, request_id, actor=actor)
+
+    def verify_request(self, request_id: str, *, actor: str) -> requests.Request:
+        return requests.verify(self, request_id, actor=actor)
+
+    def start_request(self, request_id: str, *, actor: str) -> requests.Request:
+        return requests.start(self, request_id, actor=actor)
+
+    def extend_request(self, request_id: str, reason: str, *, actor: str) -> requests.Request:
+        return requests.extend(self, request_id, reason, actor=actor)
+
+    def answer_request(self, request_id: str, text: str, *, actor: str) -> requests.Request:
+        return requests.answer(self, request_id, text, actor=actor)
+
+    def refuse_request(self, request_id: str, reason: str, *, actor: str) -> requests.Request:
+        return requests.refuse(self, request_id, reason, actor=actor)
+
+    def run_requests(self, *, actor: str = "requests") -> requests.RunReport:
+        return requests.run_due(self, actor=actor)
+
+    def request_notices(self, *, limit: int = 200) -> list[requests.Notice]:
+        return requests.unsent(self, limit=limit)
+
+    def request_notice_done(self, notice: requests.Notice, *, error: str | None = None) -> None:
+        requests.notice_done(self, notice, error=error)
 
     # --- web-server logs (minimised by pledge.logs before they get here) -------------------
 

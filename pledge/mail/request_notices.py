@@ -1,0 +1,90 @@
+"""Tell the person about each step of their request, through the email gate.
+
+Each step the store records (:mod:`pledge.store.requests`) waits in ``request_events`` until
+its email is queued: this module renders it from the built-in ``request_step`` template as
+the policy's transactional communication named by ``PLEDGE_MAIL_REQUESTS_COMMUNICATION``
+(default: the confirmation one), and the gate decides, audits and queues it like any message.
+The campaign id ``request-<id>-<step number>`` makes a retry after a crash queue nothing
+twice. A step that fails is counted on its row and the others go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from pledge.mail.gate import Gate
+from pledge.mail.settings import MailSettings, load_mail_settings
+from pledge.mail.templates import TemplateSet
+from pledge.store.requests import VERIFY_WITHIN, Notice
+from pledge.store.vault import Vault
+
+TEMPLATE = Path(__file__).parent / "templates" / "request_step"
+KIND_LABELS = {
+    "access": "request to see your data",
+    "export": "request for a copy of your data",
+    "rectify": "correction",
+    "erase": "request to erase your data",
+    "object": "objection",
+    "choices": "change of choices",
+    "complaint": "complaint",
+    "inquiry": "question",
+}
+log = structlog.get_logger("pledge.mail")
+
+
+@dataclass
+class NoticeReport:
+    queued: int = 0
+    skipped: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # "<request>/<step>" -> error
+
+
+def communication(settings: MailSettings) -> str | None:
+    return settings.requests_communication or settings.confirm_communication
+
+
+def send_request_notices(vault: Vault, settings: MailSettings | None = None) -> NoticeReport:
+    """Queue the email of every step not yet told; what was queued, skipped and failed."""
+    settings = settings or load_mail_settings()
+    report = NoticeReport()
+    name = communication(settings)
+    notices = vault.request_notices()
+    if not notices:
+        return report
+    if not (name and settings.from_address):
+        log.warning("request_notices_not_sent", steps=len(notices), reason="not_configured")
+        return report
+    gate = Gate(vault, name, TemplateSet(TEMPLATE), settings)
+    for notice in notices:
+        try:
+            result = gate.process(
+                f"request-{notice.request_id}-{notice.seq}",
+                [notice.subject],
+                dry_run=False,
+                context=_context(notice),
+            )
+        except Exception as exc:  # one step's failure never holds up the others
+            error = getattr(exc, "message", type(exc).__name__)
+            report.failed[f"{notice.request_id}/{notice.seq}"] = error
+            vault.request_notice_done(notice, error=error)
+            continue
+        report.queued += len(result.queued) + result.already_queued
+        report.skipped += len(result.skipped)
+        for skip in result.skipped:
+            log.warning("request_notice_skipped", request=notice.request_id, reason=skip.code)
+        vault.request_notice_done(notice)
+    return report
+
+
+def _context(notice: Notice) -> dict[str, str]:
+    return {
+        "step": notice.step,
+        "kind_label": KIND_LABELS.get(notice.kind, "request"),
+        "reference": notice.request_id[:12],
+        "respond_by": notice.respond_by.isoformat(),
+        "message": notice.message or "",
+        "verify_days": str(VERIFY_WITHIN.days),
+    }
