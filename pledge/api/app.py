@@ -42,6 +42,7 @@ from pledge.api.routes import (
     policy,
     reads,
     reports,
+    requests,
     rights,
 )
 from pledge.mail import web as unsubscribe_pages
@@ -108,6 +109,7 @@ def create_app(
         aggregates,
         decisions,
         rights,
+        requests,
         credentials,
         audit,
         policy,

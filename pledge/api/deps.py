@@ -109,6 +109,9 @@ AdminKey = Annotated[ApiKey, Depends(_scoped("admin"))]
 CollectorKey = Annotated[ApiKey, Depends(_scoped("collector"))]
 ChoiceWriterKey = Annotated[ApiKey, Depends(_scoped("collector", "agent", "admin"))]
 # The website's backend checks a password when a person signs in; staff never need to.
+# Staff who answer people's requests: a role key acts for its role, an admin key for the
+# operator; agents and recipients act for no one's requests.
+RequestsKey = Annotated[ApiKey, Depends(_scoped("role", "admin"))]
 SignInKey = Annotated[ApiKey, Depends(_scoped("collector", "admin"))]
 AskerKey = Annotated[ApiKey, Depends(_scoped("role", "agent", "recipient", "admin"))]
 

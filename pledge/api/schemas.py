@@ -568,3 +568,41 @@ class Problem(BaseModel):
     request_id: str | None = None
     errors: list[FieldProblem] | None = None
     reason: ReasonOut | None = Field(default=None, description="Why the policy said no.")
+
+
+class RequestOpenIn(_In):
+    kind: Literal["access", "export", "rectify", "erase", "object", "complaint", "inquiry"]
+    text: StrictStr | None = Field(default=None, min_length=1, max_length=4000)
+
+
+class RequestTextIn(_In):
+    text: StrictStr = Field(
+        min_length=1, max_length=4000, description="The reason or answer; the person gets it."
+    )
+
+
+class RequestStepOut(BaseModel):
+    step: str
+    actor: str
+    at: dt.datetime
+    message: str | None = Field(description="What was written with the step, if anything.")
+
+
+class RequestOut(BaseModel):
+    request: str
+    subject: str
+    kind: str
+    state: Literal["received", "verified", "in_progress", "done", "refused", "expired"]
+    received_at: dt.datetime
+    acknowledge_by: dt.date
+    respond_by: dt.date
+    extended: bool
+    urgency: Literal["overdue", "due_this_week", "later"] | None = Field(
+        description="Against respond_by, today; null once closed."
+    )
+    law: str | None
+    closed_at: dt.datetime | None
+    last_error: str | None = Field(description="Why its due work last failed, if it did.")
+    steps: list[RequestStepOut] = Field(
+        default_factory=list, description="Only when one request is asked for."
+    )

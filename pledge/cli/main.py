@@ -26,6 +26,7 @@ from pledge.cli import (
     policy_fides,
     policy_text,
     redact,
+    requests,
     serve,
     store,
 )
@@ -88,6 +89,7 @@ app.add_typer(cookies.app, name="cookies")
 app.add_typer(logs.app, name="logs")
 app.command(name="redact")(redact.redact)
 app.add_typer(backup.app, name="backup")
+app.add_typer(requests.app, name="requests")
 
 if __name__ == "__main__":
     app()

@@ -40,6 +40,7 @@ class NoticeReport:
     queued: int = 0
     skipped: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # "<request>/<step>" -> error
+    waiting: int = 0  # steps left untold because no communication is configured
 
 
 def communication(settings: MailSettings) -> str | None:
@@ -55,7 +56,7 @@ def send_request_notices(vault: Vault, settings: MailSettings | None = None) -> 
     if not notices:
         return report
     if not (name and settings.from_address):
-        log.warning("request_notices_not_sent", steps=len(notices), reason="not_configured")
+        report.waiting = len(notices)
         return report
     gate = Gate(vault, name, TemplateSet(TEMPLATE), settings)
     for notice in notices:
@@ -88,3 +89,18 @@ def _context(notice: Notice) -> dict[str, str]:
         "message": notice.message or "",
         "verify_days": str(VERIFY_WITHIN.days),
     }
+
+
+def notify_now(vault: Vault, settings: MailSettings | None = None) -> NoticeReport:
+    """Tell the person right after a step, without failing the step: it is recorded, and
+    what cannot be queued now is queued by the next ``pledge requests run``."""
+    try:
+        report = send_request_notices(vault, settings)
+    except Exception as exc:  # the step stands; the next run retries its email
+        log.warning("request_notices_failed", error=type(exc).__name__)
+        return NoticeReport(failed={"*": type(exc).__name__})
+    if report.failed:
+        log.warning("request_notices_failed", steps=len(report.failed))
+    if report.waiting:
+        log.warning("request_notices_not_sent", steps=report.waiting, reason="not_configured")
+    return report

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import outbox_campaigns, policy_under
-from sqlalchemy import select
+from dsr_support import outbox_campaigns, policy_under
+from sqlalchemy import inspect, select
 
 from pledge.errors import ConflictError, InputError, NotFoundError
 from pledge.mail.gate import payload_aad
@@ -280,3 +280,19 @@ def test_the_persons_words_are_sealed_and_reading_them_is_audited(
     assert shown.steps[0].message == "My neighbour Jane sees my orders."
     actions = [e["action"] for e in vault.audit_entries_for(subject)]
     assert "request_read" in actions
+
+
+@pytest.mark.parametrize("table", [requests, request_store.request_events], ids=lambda t: t.name)
+def test_migration_0011_creates_the_tables_the_store_uses(
+    vault_factory: Callable[..., Vault], table: Any
+) -> None:
+    engine = vault_factory("zabbix").engine
+    found = {c["name"]: c for c in inspect(engine).get_columns(table.name)}
+    assert list(found) == [c.name for c in table.columns]
+    for column in table.columns:
+        assert found[column.name]["nullable"] == column.nullable, column.name
+    primary = inspect(engine).get_pk_constraint(table.name)["constrained_columns"]
+    assert primary == [c.name for c in table.primary_key.columns]
+    assert {i["name"] for i in inspect(engine).get_indexes(table.name)} == {
+        i.name for i in table.indexes
+    }

@@ -1,14 +1,11 @@
-"""Fixtures of the request tests: the Zabbix example policy bound to a law, and people in it."""
+"""Helpers of the request tests: the Zabbix example policy bound to a law, and the outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from pledge.mail.settings import MailSettings
 from pledge.mail.tables import mail_outbox
 from pledge.store.vault import Vault
 
@@ -22,32 +19,6 @@ def policy_under(tmp_path: Path, law: str | None, days: int = 30) -> Path:
     path = tmp_path / f"zabbix-{law or 'none'}.yaml"
     path.write_text(text.replace("response_days: 10", rights), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def gdpr_policy(tmp_path: Path) -> Path:
-    return policy_under(tmp_path, "gdpr")
-
-
-@pytest.fixture
-def person() -> Callable[[Vault, int], str]:
-    """``person(vault, n)``: a registered subject whose address is personN@example.com."""
-
-    def make(vault: Vault, n: int) -> str:
-        return vault.collect(
-            "registration",
-            {"name": f"Person {n}", "email": f"person{n}@example.com"},
-            age=30,
-        ).subject
-
-    return make
-
-
-@pytest.fixture
-def request_mail() -> MailSettings:
-    return MailSettings(
-        from_address="Zabbix privacy <privacy@zabbix.com>", requests_communication="order_update"
-    )
 
 
 def outbox_campaigns(vault: Vault, subject: str) -> list[str]:
