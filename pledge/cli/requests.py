@@ -55,8 +55,8 @@ def notify_now(vault: Vault) -> None:
         report = NoticeReport(failed={"*": error.message})
     if report.waiting:
         err_console.print(
-            "note: the person was not emailed: set PLEDGE_MAIL_REQUESTS_COMMUNICATION (or "
-            "PLEDGE_MAIL_CONFIRM_COMMUNICATION) and PLEDGE_MAIL_FROM_ADDRESS"
+            "note: the person was not emailed: set PLEDGE_MAIL_FROM_ADDRESS (and "
+            "PLEDGE_MAIL_REQUESTS_COMMUNICATION when the policy has no transactional one)"
         )
     for what, problem in report.failed.items():
         err_console.print(f"note: an email was not queued ({what}): {problem}", markup=False)

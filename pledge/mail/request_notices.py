@@ -3,7 +3,7 @@
 Each step the store records (:mod:`pledge.store.requests`) waits in ``request_events`` until
 its email is queued: this module renders it from the built-in ``request_step`` template as
 the policy's transactional communication named by ``PLEDGE_MAIL_REQUESTS_COMMUNICATION``
-(default: the confirmation one), and the gate decides, audits and queues it like any message.
+(default: the one sign-in links go as), and the gate decides, audits and queues it like any message.
 The campaign id ``request-<id>-<step number>`` makes a retry after a crash queue nothing
 twice. A step that fails is counted on its row and the others go on.
 """
@@ -17,6 +17,7 @@ import structlog
 
 from pledge.mail.gate import Gate
 from pledge.mail.settings import MailSettings, load_mail_settings
+from pledge.mail.sign_in import sign_in_communication
 from pledge.mail.templates import TemplateSet
 from pledge.store.requests import VERIFY_WITHIN, Notice
 from pledge.store.vault import Vault
@@ -43,15 +44,15 @@ class NoticeReport:
     waiting: int = 0  # steps left untold because no communication is configured
 
 
-def communication(settings: MailSettings) -> str | None:
-    return settings.requests_communication or settings.confirm_communication
+def communication(vault: Vault, settings: MailSettings) -> str | None:
+    return settings.requests_communication or sign_in_communication(vault, settings)
 
 
 def send_request_notices(vault: Vault, settings: MailSettings | None = None) -> NoticeReport:
     """Queue the email of every step not yet told; what was queued, skipped and failed."""
     settings = settings or load_mail_settings()
     report = NoticeReport()
-    name = communication(settings)
+    name = communication(vault, settings)
     notices = vault.request_notices()
     if not notices:
         return report

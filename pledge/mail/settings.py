@@ -82,8 +82,8 @@ class MailSettings(BaseSettings):
     )
     requests_communication: str | None = Field(
         default=None,
-        description="The policy's transactional communication that tell people each step of "
-        "their requests; default confirm_communication; with neither, none is sent.",
+        description="The policy's transactional communication that tells people each step of "
+        "their requests; default the one sign-in links go as.",
     )
     chunk_size: int = Field(default=1000, ge=1, description="Recipients gated per transaction.")
     batch_size: int = Field(default=100, ge=1, description="Messages a worker claims at once.")
