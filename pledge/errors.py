@@ -8,7 +8,8 @@
     │   ├── TextUnreadable        a policy's text is empty, binary, too large or not English
     │   ├── TokenInvalid          email: an unsubscribe token damaged, forged or expired
     │   ├── ConfirmationInvalid   a confirmation link damaged, forged, expired or used
-    │   └── SignInInvalid         a sign-in link damaged, forged, expired or used
+    │   ├── SignInInvalid         a sign-in link damaged, forged, expired or used
+    │   └── SecondFactorInvalid   staff: a TOTP code wrong, reused or late, or a role not held
     ├── DeniedError               the policy does not allow this use; carries the decision
     │   └── BudgetSpent           an aggregate would spend more privacy budget than is left
     ├── NotFoundError             no such subject, entry, key...
@@ -310,3 +311,11 @@ class CsrfRefused(PledgeError):
     code = "csrf_refused"
     status = 403
     exit_code = ExitCode.DENIED
+
+
+class SecondFactorInvalid(InputError):
+    """A staff member's TOTP code was wrong, reused or late, or named a role they do not
+    hold; ``reason`` says which (``wrong``, ``reused``, ``role``, ``locked``)."""
+
+    code = "second_factor_invalid"
+    status = 400

@@ -28,6 +28,7 @@ from pledge.cli import (
     redact,
     requests,
     serve,
+    staff,
     store,
 )
 from pledge.cli._output import console, exit_on_error
@@ -90,6 +91,7 @@ app.add_typer(logs.app, name="logs")
 app.command(name="redact")(redact.redact)
 app.add_typer(backup.app, name="backup")
 app.add_typer(requests.app, name="requests")
+app.add_typer(staff.app, name="staff")
 
 if __name__ == "__main__":
     app()

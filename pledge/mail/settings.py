@@ -80,6 +80,11 @@ class MailSettings(BaseSettings):
         description="Public base of the sign-in page (https://.../sign-in); the token is "
         "appended. Unset, no sign-in link is sent (never built from a request's Host).",
     )
+    staff_sign_in_url: str | None = Field(
+        default=None,
+        description="Public base of the staff console's sign-in page (https://.../admin/"
+        "sign-in); default beside sign_in_url.",
+    )
     requests_communication: str | None = Field(
         default=None,
         description="The policy's transactional communication that tells people each step of "

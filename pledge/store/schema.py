@@ -373,3 +373,21 @@ request_events = Table(
         ondelete="CASCADE",
     ),
 )
+
+# Staff of the console (pledge.store.staff): the address and the TOTP secret sealed under a
+# store secret, the address found by its blind-index token. Global: staff are no subjects.
+staff = Table(
+    "staff",
+    metadata,
+    Column("staff_id", String(32), primary_key=True),
+    Column("email_token", String(64), nullable=False),
+    Column("email", LargeBinary, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("totp_secret", LargeBinary, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),  # the last code's step: no reuse
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_failure_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    Index("ix_staff_email", "email_token", unique=True),
+)

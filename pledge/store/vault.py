@@ -47,6 +47,7 @@ from pledge.store import (
     retention,
     rights,
     sessions,
+    staff,
     subject_tokens,
     weblogs,
 )
@@ -689,6 +690,28 @@ class Vault:
     def confirm(self, token: str) -> pending.Confirmed:
         """Apply the pending change the link names; a link works once."""
         return self._confirmations.confirm(self, token)
+
+    # --- staff of the console (see pledge.store.staff) ------------------------------------
+
+    @cached_property
+    def _staff(self) -> staff.Staff:
+        return staff.Staff(self)
+
+    def add_staff(self, email: str, roles: list[str], *, actor: str = "cli") -> staff.Enrolled:
+        return self._staff.add(self, email, roles, actor=actor)
+
+    def find_staff(self, email: str) -> str | None:
+        return self._staff.find(self, email)
+
+    def staff_member(self, staff_id: str) -> staff.StaffMember:
+        return self._staff.member(self, staff_id)
+
+    def staff_address(self, staff_id: str) -> str:
+        return self._staff.address(self, staff_id)
+
+    def check_staff_code(self, staff_id: str, code: str, role: str) -> None:
+        """Accept a TOTP code once, for a role the staff member holds (see staff.Staff)."""
+        self._staff.check_code(self, staff_id, code, role)
 
     # --- sign-in links and sessions of the web pages (see pledge.store.sessions) ------------
 

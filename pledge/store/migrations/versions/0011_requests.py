@@ -1,4 +1,5 @@
-"""requests: data-subject requests with deadlines, and the steps each took
+"""requests and staff: data-subject requests with deadlines, the steps each took, and the
+staff of the console
 
 Revision ID: 0011
 Revises: 0010
@@ -57,9 +58,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("request_events", schema=None) as batch_op:
         batch_op.create_index("ix_request_events_unsent", ["notified_at"], unique=False)
+    op.create_table(
+        "staff",
+        sa.Column("staff_id", sa.String(length=32), nullable=False),
+        sa.Column("email_token", sa.String(length=64), nullable=False),
+        sa.Column("email", sa.LargeBinary(), nullable=False),
+        sa.Column("roles", sa.JSON(), nullable=False),
+        sa.Column("totp_secret", sa.LargeBinary(), nullable=False),
+        sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("staff_id"),
+    )
+    with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.create_index("ix_staff_email", ["email_token"], unique=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.drop_index("ix_staff_email")
+    op.drop_table("staff")
     with op.batch_alter_table("request_events", schema=None) as batch_op:
         batch_op.drop_index("ix_request_events_unsent")
     op.drop_table("request_events")

@@ -1,0 +1,164 @@
+"""Staff sign in to the console with a one-time emailed link, then a TOTP code.
+
+The link opens a staff session (:mod:`pledge.store.sessions`, principal kind ``staff``) that
+can only reach the second-factor page; the code (:mod:`pledge.store.staff`) upgrades it, with
+the policy role the staff member acts as from then on. Every other console page needs both.
+As for people, asking for a link answers the same whoever asks, the link's GET changes
+nothing, and every form carries a CSRF token (the pre-session ones a nonce cookie's).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from pledge.api.deps import client_address, failures
+from pledge.api.limits import SignInLimits
+from pledge.errors import RateLimited, SecondFactorInvalid, SignInInvalid
+from pledge.mail.settings import load_mail_settings
+from pledge.mail.staff_sign_in import StaffSignInMail
+from pledge.store.sessions import STAFF
+from pledge.store.staff import INDEX_KIND
+from pledge.store.vault import Vault
+from pledge.web.pages import check_nonce, nonce_page, render
+from pledge.web.session import SignedIn, clear_cookie, posted, read_form, set_cookie, signed_in
+
+HOME = "/admin"
+SECOND_FACTOR = "/admin/second-factor"
+MAX_EMAIL = 254
+router = APIRouter()
+LinkOnly = Annotated[SignedIn, Depends(signed_in(STAFF))]
+
+
+def staff_mail(request: Request) -> StaffSignInMail:
+    state = request.app.state
+    mail: StaffSignInMail | None = getattr(state, "staff_sign_in_mail", None)
+    if mail is None:
+        mail = state.staff_sign_in_mail = StaffSignInMail(state.vault, load_mail_settings())
+    return mail
+
+
+@router.get("/admin/sign-in")
+async def ask(request: Request) -> Response:
+    return nonce_page(request, "admin/sign_in.html", problem=None)
+
+
+@router.post("/admin/sign-in")
+async def send(request: Request) -> Response:
+    """Mail a link if the address is a staff member's; the same answer either way."""
+    form = await read_form(request)
+    check_nonce(request, form)
+    vault: Vault = request.app.state.vault
+    address = form.get("email").strip()
+    if not (3 <= len(address) <= MAX_EMAIL and "@" in address.strip("@")):
+        return nonce_page(
+            request,
+            "admin/sign_in.html",
+            status=422,
+            problem="Enter your work email address, like ann@example.org.",
+        )
+    limits: SignInLimits = request.app.state.sign_in_limits
+    try:
+        limits.take(vault.index.token(INDEX_KIND, address), client_address(request))
+    except RateLimited as limited:
+        return render(
+            request, "admin/sign_in_sent.html", status=429, limited=limited.fields["retry_after"]
+        )
+    response = render(request, "admin/sign_in_sent.html", limited=None)
+    response.background = BackgroundTask(_send_if_staff, vault, staff_mail(request), address)
+    return response
+
+
+def _send_if_staff(vault: Vault, mail: StaffSignInMail, address: str) -> None:
+    staff_id = vault.find_staff(address)
+    if staff_id is not None:
+        mail.send(staff_id)
+
+
+@router.get("/admin/sign-in/{token}")
+async def confirm(request: Request, token: str) -> Response:
+    vault: Vault = request.app.state.vault
+    names = [client_address(request)]
+    failures(request).check(*names)
+    try:
+        await run_in_threadpool(vault.check_sign_in, token)
+    except SignInInvalid as error:
+        failures(request).fail(*names)
+        return _refused(request, error)
+    return nonce_page(request, "admin/sign_in_confirm.html", action=request.url.path)
+
+
+@router.post("/admin/sign-in/{token}")
+async def use_link(request: Request, token: str) -> Response:
+    """Use the link once: a staff session that can only give its second factor."""
+    vault: Vault = request.app.state.vault
+    names = [client_address(request)]
+    failures(request).check(*names)
+    form = await read_form(request)
+    check_nonce(request, form)
+    try:
+        opened = await run_in_threadpool(vault.sign_in, token, STAFF)
+    except SignInInvalid as error:
+        failures(request).fail(*names)
+        return _refused(request, error)
+    response = RedirectResponse(
+        SECOND_FACTOR, status_code=303, headers={"Cache-Control": "no-store"}
+    )
+    lifetime = opened.session.expires_at - opened.session.created_at
+    set_cookie(request, response, opened.session_id, max_age=int(lifetime.total_seconds()))
+    clear_cookie(request, response, nonce=True)
+    return response
+
+
+@router.get(SECOND_FACTOR)
+async def ask_code(request: Request, staff: LinkOnly) -> Response:
+    return await _code_page(request, staff, None)
+
+
+@router.post(SECOND_FACTOR)
+async def check_code(request: Request, staff: LinkOnly) -> Response:
+    form = await posted(request)
+    vault: Vault = request.app.state.vault
+    try:
+        await run_in_threadpool(
+            vault.check_staff_code, staff.principal, form.get("code"), form.get("role")
+        )
+    except SecondFactorInvalid as error:
+        return await _code_page(request, staff, error, status=error.status)
+    await run_in_threadpool(vault.session_second_factor, staff.session.key, role=form.get("role"))
+    return RedirectResponse(HOME, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/admin/sign-out")
+async def sign_out(request: Request, staff: LinkOnly) -> Response:
+    await posted(request)
+    vault: Vault = request.app.state.vault
+    await run_in_threadpool(vault.end_session, staff.session.key)
+    response = render(request, "admin/signed_out.html")
+    clear_cookie(request, response)
+    return response
+
+
+async def _code_page(
+    request: Request, staff: SignedIn, error: SecondFactorInvalid | None, *, status: int = 200
+) -> Response:
+    vault: Vault = request.app.state.vault
+    member = await run_in_threadpool(vault.staff_member, staff.principal)
+    problem = None if error is None else error.message[0].upper() + error.message[1:] + "."
+    return render(
+        request,
+        "admin/second_factor.html",
+        status=status,
+        signed_in=staff,
+        roles=member.roles,
+        problem=problem,
+    )
+
+
+def _refused(request: Request, error: SignInInvalid) -> Response:
+    message = error.message[0].upper() + error.message[1:]
+    return nonce_page(request, "admin/sign_in.html", status=error.status, problem=f"{message}.")
