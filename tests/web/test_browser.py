@@ -22,34 +22,11 @@ from pledge.errors import PledgeError
 from pledge.policy import Policy
 from pledge.policy.cookies import CONSENT_COOKIE
 from pledge.store.vault import Vault
-from pledge.web.scan import launch, scan
+from pledge.web.scan import scan
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 GPC_SCRIPT = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
 SIGNALS = ("ad_storage", "analytics_storage", "ad_user_data", "ad_personalization")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[tuple[Any, str | None]]:
-    """The session's browser, or why there is none."""
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        yield None, "Playwright is not installed: pip install -e '.[test]'"
-        return
-    try:
-        with launch() as found:
-            yield found, None
-    except PledgeError as error:
-        yield None, error.message
-
-
-@pytest.fixture
-def browser(chromium: tuple[Any, str | None], skip_or_fail: Any) -> Any:
-    found, missing = chromium
-    if found is None:
-        skip_or_fail(f"no browser for the browser tests: {missing}")
-    return found
 
 
 @pytest.fixture(scope="session")
