@@ -25,7 +25,7 @@ from sqlalchemy import insert, select, update
 from pledge.errors import ConflictError, InputError, NotFoundError, SecondFactorInvalid
 from pledge.policy.loader import suggest
 from pledge.store.audit import Record
-from pledge.store.crypto import SubjectCipher
+from pledge.store.crypto import SubjectCipher, normalise
 from pledge.store.schema import staff
 from pledge.store.signing import named_secret
 
@@ -38,6 +38,11 @@ ISSUER = "Pledge"
 MAX_FAILURES = 5
 LOCKED_FOR = dt.timedelta(minutes=15)
 STEP_SECONDS = 30
+
+
+def lookup_token(vault: Vault, email: str) -> str:
+    """The blind-index token of a staff address, written as a person would (case-blind)."""
+    return vault.index.token(INDEX_KIND, normalise("email", email))
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ class Staff:
                 )
         staff_id = secrets.token_hex(16)
         secret = pyotp.random_base32()
-        token = vault.index.token(INDEX_KIND, address)
+        token = lookup_token(vault, address)
         with vault.write() as connection:
             taken = connection.execute(select(staff.c.staff_id).where(staff.c.email_token == token))
             if taken.first() is not None:
@@ -113,7 +118,7 @@ class Staff:
         with vault.snapshot() as connection:
             found: str | None = connection.execute(
                 select(staff.c.staff_id).where(
-                    staff.c.email_token == vault.index.token(INDEX_KIND, email),
+                    staff.c.email_token == lookup_token(vault, email),
                     staff.c.disabled_at.is_(None),
                 )
             ).scalar()

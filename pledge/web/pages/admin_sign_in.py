@@ -22,7 +22,7 @@ from pledge.errors import RateLimited, SecondFactorInvalid, SignInInvalid
 from pledge.mail.settings import load_mail_settings
 from pledge.mail.staff_sign_in import StaffSignInMail
 from pledge.store.sessions import STAFF
-from pledge.store.staff import INDEX_KIND
+from pledge.store.staff import lookup_token
 from pledge.store.vault import Vault
 from pledge.web.pages import check_nonce, nonce_page, render
 from pledge.web.session import SignedIn, clear_cookie, posted, read_form, set_cookie, signed_in
@@ -63,7 +63,7 @@ async def send(request: Request) -> Response:
         )
     limits: SignInLimits = request.app.state.sign_in_limits
     try:
-        limits.take(vault.index.token(INDEX_KIND, address), client_address(request))
+        limits.take(lookup_token(vault, address), client_address(request))
     except RateLimited as limited:
         return render(
             request, "admin/sign_in_sent.html", status=429, limited=limited.fields["retry_after"]
