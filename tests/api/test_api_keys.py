@@ -121,6 +121,14 @@ SCOPES = {
     ("GET", "/v1/admin/keys"): {"admin"},
     ("POST", "/v1/admin/keys"): {"admin"},
     ("DELETE", f"/v1/admin/keys/{'0' * 16}"): {"admin"},
+    ("GET", "/v1/requests"): {"role", "admin"},
+    ("GET", f"/v1/requests/{'0' * 32}"): {"role", "admin"},
+    ("POST", f"/v1/requests/{'0' * 32}/verify"): {"role", "admin"},
+    ("POST", f"/v1/requests/{'0' * 32}/start"): {"role", "admin"},
+    ("POST", f"/v1/requests/{'0' * 32}/extend"): {"role", "admin"},
+    ("POST", f"/v1/requests/{'0' * 32}/answer"): {"role", "admin"},
+    ("POST", f"/v1/requests/{'0' * 32}/refuse"): {"role", "admin"},
+    ("POST", f"/v1/subjects/{SUBJECT}/requests"): {"admin"},
 }
 KEYS = {
     "collector": "collector",
