@@ -709,6 +709,10 @@ class Vault:
     def staff_address(self, staff_id: str) -> str:
         return self._staff.address(self, staff_id)
 
+    def read_as_staff(self, staff_id: str, role: str, subject: str, purpose: str) -> Released:
+        """:meth:`read` as ``role``, the audit leaf naming the staff member who asked."""
+        return staff.read_as(self, staff_id, role, subject, purpose)
+
     def check_staff_code(self, staff_id: str, code: str, role: str) -> None:
         """Accept a TOTP code once, for a role the staff member holds (see staff.Staff)."""
         self._staff.check_code(self, staff_id, code, role)

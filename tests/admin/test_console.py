@@ -196,10 +196,11 @@ def test_a_role_sees_data_only_through_a_purpose_it_holds(console: Console) -> N
         assert PERSON["email"] not in refused.text
         assert PERSON["name"] not in refused.text
     reads = [e for e in console.vault.audit_entries_for(subject) if e["action"] == "read"]
+    who = f"staff:{ann.staff_id} as role 'support'"
     assert [(e["actor"], bool(e["detail"]["released"])) for e in reads] == [
-        ("role 'support'", True),
-        ("role 'support'", False),  # the refusals are on record too
-        ("role 'support'", False),
+        (who, True),
+        (who, False),  # the refusals are on record too
+        (who, False),
     ]
 
 

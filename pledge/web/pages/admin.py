@@ -19,7 +19,6 @@ from starlette.concurrency import run_in_threadpool
 
 from pledge.errors import DeniedError, InputError, NotFoundError
 from pledge.mail.request_notices import notify_now
-from pledge.policy import Actor
 from pledge.policy.deadlines import Urgency
 from pledge.store.requests import Request as DataRequest
 from pledge.store.sessions import STAFF
@@ -147,7 +146,9 @@ async def subject_data(request: Request, staff: Staff) -> Response:
         raise InputError("the form named no person; look them up again")
     vault = _vault(request)
     try:
-        released = await run_in_threadpool(vault.read, subject, purpose, Actor.role(role_of(staff)))
+        released = await run_in_threadpool(
+            vault.read_as_staff, staff.principal, role_of(staff), subject, purpose
+        )
     except DeniedError as denied:
         return await _subject_page(request, staff, subject, purpose, None, denied, status=403)
     return await _subject_page(request, staff, subject, purpose, released)
