@@ -241,3 +241,16 @@ def _entries(console: Console, action: str) -> list[dict[str, object]]:
         if entry["action"] == action:
             found.append(entry)
     return found
+
+
+def test_what_a_person_wrote_is_shown_as_text_never_as_markup(console: Console) -> None:
+    ann = console.enrol("ann@zabbix.com", "sales")
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>\u202e\x00'
+    opened = console.vault.open_request(person(console), "complaint", hostile)
+    client = console.browser()
+    console.sign_in(client, ann, "sales")
+    page = client.get(f"/admin/requests/{opened.request_id}", headers=HTML)
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<img src=x" not in page.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -296,3 +297,29 @@ def test_migration_0011_creates_the_tables_the_store_uses(
     assert {i["name"] for i in inspect(engine).get_indexes(table.name)} == {
         i.name for i in table.indexes
     }
+
+
+def test_two_staff_answering_at_once_answer_once(
+    vault_factory: Callable[..., Vault], gdpr_policy: Path, person: Person
+) -> None:
+    vault = vault_factory(gdpr_policy)
+    opened = vault.open_request(person(vault, 1), "inquiry", "Anyone there?")
+    outcomes: list[str] = []
+    start = threading.Barrier(4)
+
+    def answer(n: int) -> None:
+        start.wait()
+        try:
+            vault.answer_request(opened.request_id, f"Answer {n}", actor=f"staff:{n}")
+            outcomes.append("done")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "done"]
+    steps = [s.step for s in vault.request(opened.request_id, actor="x").steps]
+    assert steps == ["received", "verified", "done"]
