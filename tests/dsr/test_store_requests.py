@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -13,11 +14,15 @@ from typing import Any
 
 import pytest
 from dsr_support import outbox_campaigns, policy_under
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mail"))
+from mail_support import HOST, Sink
 from sqlalchemy import inspect, select
 
 from pledge.errors import ConflictError, InputError, NotFoundError
 from pledge.mail.gate import payload_aad
 from pledge.mail.request_notices import send_request_notices
+from pledge.mail.sender import Sender, SmtpTransport
 from pledge.mail.settings import MailSettings
 from pledge.mail.tables import mail_outbox
 from pledge.policy.deadlines import Urgency
@@ -323,3 +328,33 @@ def test_two_staff_answering_at_once_answer_once(
     assert sorted(outcomes) == ["conflict", "conflict", "conflict", "done"]
     steps = [s.step for s in vault.request(opened.request_id, actor="x").steps]
     assert steps == ["received", "verified", "done"]
+
+
+def test_the_person_receives_each_step_over_smtp(
+    vault_factory: Callable[..., Vault], gdpr_policy: Path, person: Person
+) -> None:
+    sink = Sink()
+    sink.start()
+    try:
+        vault = vault_factory(gdpr_policy)
+        subject = person(vault, 7)
+        opened = vault.open_request(subject, "inquiry", "How long do you keep orders?")
+        vault.refuse_request(opened.request_id, "We hold no orders of yours.", actor="x")
+        settings = MailSettings(
+            smtp_host=HOST,
+            smtp_port=sink.port,
+            smtp_timeout=5,
+            from_address="Zabbix privacy <privacy@zabbix.com>",
+        )  # no communication named: the policy's first transactional one
+        assert send_request_notices(vault, settings).queued == 3
+        Sender(vault, SmtpTransport(HOST, sink.port, timeout=5), settings).run()
+        got = [r.message for r in sink.received if r.rcpt_tos == ["person7@example.com"]]
+        subjects = [str(m["Subject"]) for m in got]
+        assert len(subjects) == 3
+        assert any("cannot act" in s for s in subjects)
+        refusal = next(m for m in got if "cannot act" in str(m["Subject"]))
+        body = refusal.get_body(("plain",))
+        assert body is not None
+        assert "We hold no orders of yours." in body.get_content()
+    finally:
+        sink.stop()
