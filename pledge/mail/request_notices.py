@@ -19,7 +19,8 @@ from pledge.mail.gate import Gate
 from pledge.mail.settings import MailSettings, load_mail_settings
 from pledge.mail.sign_in import sign_in_communication
 from pledge.mail.templates import TemplateSet
-from pledge.store.requests import VERIFY_WITHIN, Notice
+from pledge.store.request_work import Notice
+from pledge.store.requests import VERIFY_WITHIN
 from pledge.store.vault import Vault
 
 TEMPLATE = Path(__file__).parent / "templates" / "request_step"

@@ -5,11 +5,12 @@ moves ``received -> verified -> in_progress -> done`` or ends ``refused`` (with 
 ``expired`` (its identity never verified in time, so it leaves the queue). Each step is a row
 of ``request_events`` and an audit leaf, written in one transaction with the state change;
 the person hears of each step by email (:mod:`pledge.mail.request_notices` sends what
-:func:`unsent` lists). Deadlines come from the pure core (:mod:`pledge.policy.deadlines`).
+:func:`pledge.store.request_work.unsent` lists). Deadlines come from the pure core
+(:mod:`pledge.policy.deadlines`).
 
 What can be done at once (an export, a correction, a change of choices) is done, then
-recorded as a request already answered. Due work (expiring the unverified) runs per request,
-each in its own transaction: one that fails records its error and the others go on.
+recorded as a request already answered. Due work (expiring the unverified) runs per request
+(:mod:`pledge.store.request_work`).
 
 Free text (the complaint, a refusal's reason, an answer) is sealed under the subject's data
 key: it is theirs, and an erasure shreds it with the rest. The audit log names only the step,
@@ -25,9 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
-from pledge.errors import ConflictError, InputError, NotFoundError, PledgeError
+from pledge.errors import ConflictError, InputError, NotFoundError
 from pledge.policy.deadlines import Deadlines, Urgency, deadlines, extension_refusal, urgency
 from pledge.store import rights
 from pledge.store.audit import Record
@@ -77,25 +78,6 @@ class Request:
         return self.state in OPEN
 
 
-@dataclass(frozen=True)
-class Notice:
-    """A step the person has not yet been emailed about."""
-
-    request_id: str
-    subject: str
-    seq: int
-    kind: str
-    step: str
-    respond_by: dt.date
-    message: str | None
-
-
-@dataclass(frozen=True)
-class RunReport:
-    expired: int
-    failed: dict[str, str]  # request id -> what went wrong
-
-
 # --- helpers ---------------------------------------------------------------------------
 
 
@@ -103,7 +85,7 @@ def _new_id() -> str:
     return secrets.token_hex(REQUEST_ID_LENGTH // 2)
 
 
-def _aad(subject: str, request_id: str, seq: int) -> bytes:
+def sealing_aad(subject: str, request_id: str, seq: int) -> bytes:
     return f"request|{subject}|{request_id}|{seq}".encode()
 
 
@@ -157,7 +139,7 @@ def _view(row: Any, today: dt.date, steps: Sequence[Step] = ()) -> Request:
     )
 
 
-def _step(
+def record_step(
     vault: Vault,
     connection: Connection,
     row: Any,
@@ -184,7 +166,7 @@ def _step(
         cipher = vault.ciphers([subject]).get(subject)
         if cipher is None:
             raise NotFoundError(f"subject '{subject}' was erased", subject=subject)
-        sealed = cipher.encrypt(message.encode(), _aad(subject, request_id, seq))
+        sealed = cipher.encrypt(message.encode(), sealing_aad(subject, request_id, seq))
     connection.execute(
         insert(request_events).values(
             subject_id=subject,
@@ -220,7 +202,9 @@ def _step(
 
 
 def _verified(vault: Vault, connection: Connection, row: Any, actor: str) -> None:
-    _step(vault, connection, row, VERIFIED, actor, state=VERIFIED, values={"expires_at": None})
+    record_step(
+        vault, connection, row, VERIFIED, actor, state=VERIFIED, values={"expires_at": None}
+    )
 
 
 def _insert(
@@ -275,7 +259,7 @@ def open_request(
         vault.subject_row(connection, subject, lock=True)
         expires = None if verified else vault.clock() + verify_within
         row = _insert(vault, connection, subject, kind, expires=expires)
-        _step(vault, connection, row, RECEIVED, actor, message=message)
+        record_step(vault, connection, row, RECEIVED, actor, message=message)
         if verified:
             _verified(vault, connection, row, actor)
         return _view(_row(connection, row.request_id), vault.clock().date())
@@ -289,9 +273,9 @@ def fulfilled(vault: Vault, subject: str, kind: str, *, actor: str) -> Request:
     with vault.write() as connection:
         vault.subject_row(connection, subject, lock=True)
         row = _insert(vault, connection, subject, kind, expires=None)
-        _step(vault, connection, row, RECEIVED, actor)
-        _step(vault, connection, row, VERIFIED, actor, state=VERIFIED)
-        _step(vault, connection, row, DONE, actor, state=DONE)
+        record_step(vault, connection, row, RECEIVED, actor)
+        record_step(vault, connection, row, VERIFIED, actor, state=VERIFIED)
+        record_step(vault, connection, row, DONE, actor, state=DONE)
         return _view(_row(connection, row.request_id), vault.clock().date())
 
 
@@ -341,7 +325,7 @@ def _steps(
         if e.message is not None and cipher is not None:
             message = cipher.decrypt(
                 e.message,
-                _aad(subject, e.request_id, e.seq),
+                sealing_aad(subject, e.request_id, e.seq),
                 context=f"request {e.request_id}, step {e.seq}",
             ).decode()
         out.setdefault(e.request_id, []).append(Step(e.seq, e.step, e.actor, e.at, message))
@@ -390,12 +374,13 @@ def detail(vault: Vault, request_id: str, *, actor: str) -> Request:
     return _view(row, vault.clock().date(), steps)
 
 
-def _act(
+def act(
     vault: Vault,
     request_id: str,
     allowed_from: tuple[str, ...],
-    act: Callable[[Connection, Any], None],
+    step: Callable[[Connection, Any], None],
 ) -> Request:
+    """Take ``step`` on a request in one of the states ``allowed_from``, under its row lock."""
     with vault.write() as connection:
         row = _row(connection, request_id, lock=True)
         if row.state not in allowed_from:
@@ -405,13 +390,13 @@ def _act(
                 request=request_id,
                 state=row.state,
             )
-        act(connection, row)
+        step(connection, row)
         return _view(_row(connection, request_id), vault.clock().date())
 
 
 def verify(vault: Vault, request_id: str, *, actor: str) -> Request:
     """Staff checked the person's identity another way (a reply from the address on file)."""
-    return _act(
+    return act(
         vault,
         request_id,
         (RECEIVED,),
@@ -420,11 +405,11 @@ def verify(vault: Vault, request_id: str, *, actor: str) -> Request:
 
 
 def start(vault: Vault, request_id: str, *, actor: str) -> Request:
-    return _act(
+    return act(
         vault,
         request_id,
         (VERIFIED,),
-        lambda c, row: _step(vault, c, row, IN_PROGRESS, actor, state=IN_PROGRESS),
+        lambda c, row: record_step(vault, c, row, IN_PROGRESS, actor, state=IN_PROGRESS),
     )
 
 
@@ -433,13 +418,13 @@ def extend(vault: Vault, request_id: str, reason: str, *, actor: str) -> Request
     law allows none, once it was extended, or after the law's notice period."""
     why = _text(reason, "the reason for the extension")
 
-    def act(connection: Connection, row: Any) -> None:
+    def moved(connection: Connection, row: Any) -> None:
         terms = _terms(vault, row.received_at)
         refusal = extension_refusal(terms, vault.clock().date(), row.extended)
         if refusal is not None:
             raise ConflictError(refusal, request=request_id)
         assert terms.extended_respond_by is not None
-        _step(
+        record_step(
             vault,
             connection,
             row,
@@ -450,7 +435,7 @@ def extend(vault: Vault, request_id: str, reason: str, *, actor: str) -> Request
             values={"extended": True, "respond_by": terms.extended_respond_by},
         )
 
-    return _act(vault, request_id, (VERIFIED, IN_PROGRESS), act)
+    return act(vault, request_id, (VERIFIED, IN_PROGRESS), moved)
 
 
 def answer(vault: Vault, request_id: str, text: str, *, actor: str) -> Request:
@@ -465,124 +450,19 @@ def answer(vault: Vault, request_id: str, text: str, *, actor: str) -> Request:
         with contextlib.suppress(NotFoundError):
             rights.erase(vault, row.subject_id, actor=actor)
         message = None  # sealing it needs the key the erasure destroyed
-    return _act(
+    return act(
         vault,
         request_id,
         (VERIFIED, IN_PROGRESS),
-        lambda c, row: _step(vault, c, row, DONE, actor, message=message, state=DONE),
+        lambda c, row: record_step(vault, c, row, DONE, actor, message=message, state=DONE),
     )
 
 
 def refuse(vault: Vault, request_id: str, reason: str, *, actor: str) -> Request:
     why = _text(reason, "the reason for refusing")
-    return _act(
+    return act(
         vault,
         request_id,
         OPEN,
-        lambda c, row: _step(vault, c, row, REFUSED, actor, message=why, state=REFUSED),
+        lambda c, row: record_step(vault, c, row, REFUSED, actor, message=why, state=REFUSED),
     )
-
-
-# --- due work, one request at a time ---------------------------------------------------
-
-
-def run_due(vault: Vault, *, actor: str = "requests") -> RunReport:
-    """Expire unverified requests whose time is up. Each in its own transaction: a failure
-    is recorded on its request (``attempts``, ``last_error``) and the rest go on."""
-    now = vault.clock()
-    with vault.snapshot() as connection:
-        due = (
-            connection.execute(
-                select(requests.c.request_id).where(
-                    requests.c.state == RECEIVED, requests.c.expires_at <= now
-                )
-            )
-            .scalars()
-            .all()
-        )
-    expired, failed = 0, {}
-    for request_id in due:
-        try:
-            _act(
-                vault,
-                request_id,
-                (RECEIVED,),
-                lambda c, row: _step(vault, c, row, EXPIRED, actor, state=EXPIRED),
-            )
-            expired += 1
-        except Exception as exc:  # isolated and recorded: the others go on
-            failed[request_id] = _failure(exc)
-            _record_failure(vault, request_id, failed[request_id])
-    return RunReport(expired, failed)
-
-
-def _failure(exc: BaseException) -> str:
-    """What went wrong, without a personal value: a deliberate error's message names none;
-    anything else is named by its class only."""
-    text = exc.message if isinstance(exc, PledgeError) else type(exc).__name__
-    return text[:200]
-
-
-def _record_failure(vault: Vault, request_id: str, error: str) -> None:
-    with vault.write() as connection:
-        connection.execute(
-            update(requests)
-            .where(requests.c.request_id == request_id)
-            .values(attempts=requests.c.attempts + 1, last_error=error)
-        )
-
-
-# --- the person's emails (sent by pledge.mail.request_notices) --------------------------
-
-
-def unsent(vault: Vault, *, limit: int = 200, max_attempts: int = 5) -> list[Notice]:
-    """Steps whose email has not been queued yet, oldest first, leaving out those that failed
-    ``max_attempts`` times. A step of an erased subject comes without its message."""
-    with vault.snapshot() as connection:
-        rows = connection.execute(
-            select(request_events, requests.c.kind, requests.c.respond_by)
-            .join(
-                requests,
-                and_(
-                    requests.c.subject_id == request_events.c.subject_id,
-                    requests.c.request_id == request_events.c.request_id,
-                ),
-            )
-            .where(
-                request_events.c.notified_at.is_(None),
-                request_events.c.notice_attempts < max_attempts,
-            )
-            .order_by(request_events.c.at, request_events.c.seq)
-            .limit(limit)
-        ).all()
-    ciphers = vault.ciphers({r.subject_id for r in rows})
-    notices = []
-    for r in rows:
-        cipher = ciphers.get(r.subject_id)
-        message = None
-        if r.message is not None and cipher is not None:
-            message = cipher.decrypt(
-                r.message,
-                _aad(r.subject_id, r.request_id, r.seq),
-                context=f"request {r.request_id}, step {r.seq}",
-            ).decode()
-        notices.append(
-            Notice(r.request_id, r.subject_id, r.seq, r.kind, r.step, r.respond_by, message)
-        )
-    return notices
-
-
-def notice_done(vault: Vault, notice: Notice, *, error: str | None = None) -> None:
-    """Mark a step's email queued (or, with ``error``, one more failed attempt at it)."""
-    where = and_(
-        request_events.c.subject_id == notice.subject,
-        request_events.c.request_id == notice.request_id,
-        request_events.c.seq == notice.seq,
-    )
-    values: dict[str, Any] = (
-        {"notified_at": vault.clock(), "notice_error": None}
-        if error is None
-        else {"notice_attempts": request_events.c.notice_attempts + 1, "notice_error": error[:200]}
-    )
-    with vault.write() as connection:
-        connection.execute(update(request_events).where(where).values(**values))

@@ -43,6 +43,7 @@ from pledge.store import (
     holdings,
     pending,
     receipts,
+    request_work,
     requests,
     retention,
     rights,
@@ -612,14 +613,14 @@ class Vault:
     def refuse_request(self, request_id: str, reason: str, *, actor: str) -> requests.Request:
         return requests.refuse(self, request_id, reason, actor=actor)
 
-    def run_requests(self, *, actor: str = "requests") -> requests.RunReport:
-        return requests.run_due(self, actor=actor)
+    def run_requests(self, *, actor: str = "requests") -> request_work.RunReport:
+        return request_work.run_due(self, actor=actor)
 
-    def request_notices(self, *, limit: int = 200) -> list[requests.Notice]:
-        return requests.unsent(self, limit=limit)
+    def request_notices(self, *, limit: int = 200) -> list[request_work.Notice]:
+        return request_work.unsent(self, limit=limit)
 
-    def request_notice_done(self, notice: requests.Notice, *, error: str | None = None) -> None:
-        requests.notice_done(self, notice, error=error)
+    def request_notice_done(self, notice: request_work.Notice, *, error: str | None = None) -> None:
+        request_work.notice_done(self, notice, error=error)
 
     # --- web-server logs (minimised by pledge.logs before they get here) -------------------
 

@@ -196,14 +196,14 @@ def test_one_failing_request_never_blocks_the_others(
     broken = vault.open_request(person(vault, 1), "access", verified=False)
     fine = vault.open_request(person(vault, 2), "access", verified=False)
     clock.advance(days=15)  # type: ignore[attr-defined]
-    original = request_store._step
+    original = request_store.record_step
 
     def failing(vault_: Vault, connection: Any, row: Any, step: str, *a: Any, **k: Any) -> None:
         if row.request_id == broken.request_id:
             raise RuntimeError("the disk is full")  # a fault no deliberate error covers
         original(vault_, connection, row, step, *a, **k)
 
-    monkeypatch.setattr(request_store, "_step", failing)
+    monkeypatch.setattr(request_store, "record_step", failing)
     report = vault.run_requests()
     assert report.expired == 1
     assert report.failed == {broken.request_id: "RuntimeError"}
