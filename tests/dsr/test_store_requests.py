@@ -20,7 +20,7 @@ from mail_support import HOST, Sink
 from sqlalchemy import inspect, select
 
 from pledge.errors import ConflictError, InputError, NotFoundError
-from pledge.mail.gate import payload_aad
+from pledge.mail.gate import Gate, payload_aad
 from pledge.mail.request_notices import send_request_notices
 from pledge.mail.sender import Sender, SmtpTransport
 from pledge.mail.settings import MailSettings
@@ -358,3 +358,36 @@ def test_the_person_receives_each_step_over_smtp(
         assert "We hold no orders of yours." in body.get_content()
     finally:
         sink.stop()
+
+
+def test_an_email_that_fails_to_queue_holds_up_no_other_and_is_retried(
+    vault_factory: Callable[..., Vault],
+    gdpr_policy: Path,
+    person: Person,
+    request_mail: MailSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vault = vault_factory(gdpr_policy)
+    broken = vault.open_request(person(vault, 1), "complaint", "One")
+    fine_subject = person(vault, 2)
+    fine = vault.open_request(fine_subject, "complaint", "Two")
+    original = Gate.process
+
+    def process(self: Gate, campaign: str, *args: Any, **kwargs: Any) -> Any:
+        if broken.request_id in campaign:
+            raise RuntimeError("template exploded")
+        return original(self, campaign, *args, **kwargs)
+
+    monkeypatch.setattr(Gate, "process", process)
+    report = send_request_notices(vault, request_mail)
+    assert report.queued == 2
+    assert report.failed == {
+        f"{broken.request_id}/1": "RuntimeError",
+        f"{broken.request_id}/2": "RuntimeError",
+    }
+    assert outbox_campaigns(vault, fine_subject) == [
+        f"request-{fine.request_id}-1",
+        f"request-{fine.request_id}-2",
+    ]
+    monkeypatch.undo()
+    assert send_request_notices(vault, request_mail).queued == 2  # the failed ones, next run
