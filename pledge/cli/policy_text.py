@@ -19,7 +19,8 @@ from pledge.cli._output import console, err_console, print_json
 from pledge.errors import InputError
 from pledge.policy import load_policy
 from pledge.text.draft import draft_policy
-from pledge.text.lint import Finding, lint_policy, lint_text, serious
+from pledge.text.findings import Finding
+from pledge.text.lint import lint_policy, lint_text, serious
 from pledge.text.segment import Format, line_of, read_file
 
 TextFile = Annotated[

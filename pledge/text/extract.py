@@ -72,7 +72,8 @@ CATEGORY_CUES = _cues(
     ),
     (r"\be-?mail address|\byour e-?mail\b", "user.contact.email"),
     (
-        r"\b(?:mailing|postal|street|shipping|billing|home|physical|delivery) address",
+        r"\b(?:mailing|postal|street|shipping|billing|home|physical|delivery) address"
+        r"|\b(?:your|names? and|names?,|and your) (?:home |full )?address(?:es)?\b",
         "user.contact.address",
     ),
     (r"\b(?:tele)?phone(?: number)?s?\b|\bmobile number", "user.contact.phone_number"),
@@ -173,7 +174,10 @@ RECIPIENT_CUES = _cues(
         "successor",
     ),
     (
-        r"\bservice providers?|\bvendors?\b|\bcontractors?\b|\bagents?\b|\bprocessors?\b|\bgateway|\bhosting|\bcompanies (?:that|who) (?:help|perform|assist|work)|\bon (?:our|its) behalf|\bperform (?:services|functions)|\bsuppliers?\b",
+        r"\bservice providers?|\bvendors?\b|\bcontractors?\b|\bagents?\b|\bprocessors?\b|\bgateway|\bhosting|\bcompanies (?:that|who) (?:help|perform|assist|work)|\bon (?:our|its) behalf|\bperform (?:services|functions)|\bsuppliers?\b"
+        r"|\b(?:delivery|shipping|courier|logistics|parcel|postal|freight|removal|mailing|printing|fulfil+ment|payment|card|billing|cloud|hosting|storage|email|e-mail|it|software|call[- ]cent(?:re|er)|customer service|answering) (?:compan(?:y|ies)|firms?|services?|providers?|partners?|carriers?|houses?|centres?|centers?)\b"
+        r"|\bcouriers?\b|\bcarriers?\b|\bpostal service|\bpost office|\bmail(?:ing)? houses?|\bprinters\b|\bcall cent(?:re|er)s?\b|\bdata cent(?:re|er)s?\b|\b(?:our|the|their) banks?\b"
+        r"|\bcompan(?:y|ies) (?:that|which|who) (?:\w+ ){0,2}(?:deliver|ship|print|host|store|process|send|handle|run|operate|support)",
         "processor",
     ),
     (
@@ -191,7 +195,8 @@ RECIPIENT_CUES = _cues(
         "other_users",
     ),
     (
-        r"\bthird[- ]part(?:y|ies)|\boutside parties|\boutside (?:companies|organi[sz]ations)|\bunaffiliated|\bothers\b|\banyone\b",
+        r"\bthird[- ]part(?:y|ies)|\boutside parties|\boutside (?:companies|organi[sz]ations)|\bunaffiliated|\bothers\b|\banyone\b"
+        r"|\b(?:other|another|external|independent) (?:compan(?:y|ies)|businesses|firms?|organi[sz]ations|parties)",
         "any_third_party",
     ),
 )
@@ -222,7 +227,8 @@ CONDITION_CUES = _cues(
         "aggregate_only",
     ),
     (
-        r"\bconfidential|\bbound by|\bcontractual|\bagree(?:d|ment)? to (?:keep|protect|use)|\bonly (?:on|for) (?:our|its) behalf|\bnot (?:permitted|allowed|authori[sz]ed) to use",
+        r"\bconfidential|\bbound by|\bcontractual|\bagree(?:d|ment)? to (?:keep|protect|use)|\bonly (?:on|for) (?:our|its) behalf|\bnot (?:permitted|allowed|authori[sz]ed) to use"
+        r"|\buse (?:it|them|this (?:data|information)|the (?:data|information)) only (?:to|for)\b",
         "confidentiality_agreement",
     ),
     (
@@ -381,16 +387,44 @@ def context_of(text: str) -> str:
 
 
 def kinds_in(text: str) -> list[str]:
-    kinds = _all(KIND_CUES, text)
+    kinds = [
+        kind
+        for kind in _all(KIND_CUES, text)
+        if kind not in _NEGATIVE or _refused_by_us(_NEGATIVE[kind], text)
+    ]
     if "not_shared" in kinds and "share" in kinds and not _positive_share(text):
         kinds.remove("share")
     if "not_collected" in kinds and "collect" in kinds and not _positive_collect(text):
         kinds.remove("collect")
     if "share" in kinds and not recipients_in(text):
         kinds.remove("share")
-    if "not_shared" in kinds and not recipients_in(text):
-        kinds.remove("not_shared")
     return kinds
+
+
+_NEGATIVE = {value: pattern for pattern, value in KIND_CUES if value.startswith("not_")}
+_CLAUSE_BREAK = re.compile(r"[,;:(]|\b(?:and|but|if|when|unless|that|so)\b", re.I)
+_PERSON = re.compile(
+    r"\b(?:you|users?|visitors?|members?|customers?|they|third part(?:y|ies)|partners|"
+    r"providers|vendors|entities|recipients)\b",
+    re.I,
+)
+_ORGANISATION = re.compile(r"\b(?:we|us|our)\b", re.I)
+
+
+def _refused_by_us(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether a negation is the organisation's refusal: in "if you do not provide your
+    email", "they will not be permitted to distribute it" or "you may choose whether or not to disclose" the person declines, and in "we may
+    not be able to provide the service" nothing is refused: no promise about sharing either way."""
+    for match in pattern.finditer(text):
+        clause = _CLAUSE_BREAK.split(text[: match.start()])[-1]
+        if text[max(0, match.start() - 8) : match.start()].lower().endswith("whether "):
+            continue
+        if _PERSON.search(clause) and not _ORGANISATION.search(clause):
+            continue
+        if re.search(r"\bable to\b", match.group(0), re.I):
+            continue
+        return True
+    return False
 
 
 def _positive_share(text: str) -> bool:
@@ -414,7 +448,9 @@ def practices_of(sentence: Sentence) -> list[Practice]:
     context = context_of(text)
     found = []
     for kind in kinds:
-        recipient = recipients[0] if kind in ("share", "not_shared") and recipients else None
+        recipient = None
+        if kind in ("share", "not_shared"):
+            recipient = recipients[0] if recipients else "any_third_party"
         found.append(
             Practice(kind, categories, purposes, recipient, condition, detail, context, sentence)
         )

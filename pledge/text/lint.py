@@ -18,39 +18,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
 from pledge.policy.model import Basis, Condition, MessageClass, Policy, Right
-from pledge.policy.taxonomy import covers
-from pledge.text.extract import GENERAL, Practice, practices
-from pledge.text.segment import Document, Sentence, line_of
-
-Severity = Literal["serious", "warning", "info"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    code: str
-    rule: str
-    message: str
-    fix: str
-    where: str
-    sentences: tuple[Sentence, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity,
-            "code": self.code,
-            "rule": self.rule,
-            "message": self.message,
-            "fix": self.fix,
-            "where": self.where,
-            "sentences": [s.as_dict() for s in self.sentences],
-            **({"details": self.details} if self.details else {}),
-        }
+from pledge.text.contradictions import contradictions
+from pledge.text.extract import practices
+from pledge.text.findings import Finding, Severity, where
+from pledge.text.segment import Document, Sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +85,9 @@ DISCLOSURES = (
         "right_access",
         "GDPR Art. 13(2)(b)",
         "the right of access",
-        r"\baccess (?:\w+ ){0,6}(?:information|data|account)|\breview (?:\w+ ){0,4}(?:information|data)|\bcopy of (?:your|the)",
+        r"\baccess (?:\w+ ){0,6}(?:information|data|account)|\breview (?:\w+ ){0,4}(?:information|data)|\bcopy of (?:your|the)"
+        r"|\b(?:see|view|know|obtain|get|receive|request|inspect)\b (?:\w+ ){0,5}(?:information|data|details|records?) (?:that )?(?:we (?:\w+ )?(?:hold|keep|have|store|process|maintain)|(?:held|kept|stored) about you)"
+        r"|\bright to know\b|\bwhat (?:personal )?(?:information|data) we (?:hold|keep|have)",
         "Tell people they may see the data held about them, and how to ask.",
     ),
     Disclosure(
@@ -233,14 +209,6 @@ VAGUE = (
     "sole discretion",
 )
 _VAGUE = re.compile(r"\b(" + "|".join(re.escape(v) for v in VAGUE) + r")\b", re.I)
-_ROUTINE_RECIPIENTS = {"legal_authority", "processor", "successor"}
-"""The usual exceptions to "we do not share": a contradiction with them is a warning."""
-
-
-def where(document: Document, sentence: Sentence) -> str:
-    return (
-        f"text:{line_of(document.source, sentence.start)} (chars {sentence.start}-{sentence.end})"
-    )
 
 
 def lint_text(document: Document) -> list[Finding]:
@@ -266,65 +234,6 @@ def lint_text(document: Document) -> list[Finding]:
     findings += contradictions(document, practices(document))
     findings += vague_wording(document)
     return _ordered(findings)
-
-
-def contradictions(document: Document, found: list[Practice]) -> list[Finding]:
-    """Pairs of a negative and a positive statement about the same data and recipients: one
-    finding for each negative statement and kind of recipient it is contradicted for."""
-    findings = []
-    for negative, positive in (("not_shared", "share"), ("not_collected", "collect")):
-        for refusal in (p for p in found if p.kind == negative and not _qualified(p)):
-            reported: set[str | None] = set()
-            for claim in (p for p in found if p.kind == positive):
-                if (
-                    claim.sentence.start == refusal.sentence.start
-                    or claim.recipient in reported
-                    or not _overlap(refusal, claim)
-                ):
-                    continue
-                reported.add(claim.recipient)
-                routine = negative == "not_collected" or (
-                    claim.recipient in _ROUTINE_RECIPIENTS
-                    or claim.condition in ("aggregate_only", "legal_basis", "consent", "opt_in")
-                )
-                findings.append(
-                    Finding(
-                        "warning" if routine else "serious",
-                        f"contradiction.{positive}",
-                        "PolicyLint (Andow et al., USENIX Security 2019)",
-                        f"One sentence says the data is not {_PAST[positive]}, another that it is"
-                        + (f" ({claim.recipient})." if claim.recipient else "."),
-                        "Make the exception explicit in the negative sentence "
-                        '("except to ..."), or remove the sentence that is no longer true.',
-                        where(document, refusal.sentence),
-                        (refusal.sentence, claim.sentence),
-                    )
-                )
-    return findings
-
-
-_PAST = {"share": "shared", "collect": "collected"}
-
-
-def _qualified(refusal: Practice) -> bool:
-    """ "We do not collect from children" or "do not use cookies for tracking" limit the
-    negation to a group or a purpose: not a contradiction with collecting in general."""
-    return bool(
-        re.search(r"child|minor|under 1[368]|track|sensitive", refusal.sentence.plain, re.I)
-    )
-
-
-def _overlap(refusal: Practice, claim: Practice) -> bool:
-    """Same recipients (or all of them refused) and the same data, where refusing personal
-    information in general covers any category; a claim that names no data is no claim.
-    Collection contradictions need a category named on both sides."""
-    if refusal.recipient not in (None, "any_third_party", claim.recipient):
-        return False
-    if not claim.categories or not refusal.categories:
-        return False
-    if refusal.kind == "not_collected" and GENERAL in (*refusal.categories, *claim.categories):
-        return False
-    return any(covers(a, b) or covers(b, a) for a in refusal.categories for b in claim.categories)
 
 
 def vague_wording(document: Document) -> list[Finding]:

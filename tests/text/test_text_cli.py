@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, seed_path
 from test_text_lint import COMPLETE
+from text_support import EXAMPLES, seed_path
 from typer.testing import CliRunner, Result
 
 from pledge.cli.main import app

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import EXAMPLES, SEEDS, seed_document
+from text_support import EXAMPLES, SEEDS, seed_document
 
 from pledge.errors import InputError
 from pledge.policy import NO_CHOICES, Actor, Choices, CompiledPolicy, Request, decide, load_policy

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import EXAMPLES, SEEDS, seed_document
+from text_support import EXAMPLES, ROOT, SEEDS, seed_document
 
 from pledge.policy import load_policy
 from pledge.text.lint import DISCLOSURES, lint_policy, lint_text, serious
-from pledge.text.segment import read_document
+from pledge.text.segment import read_document, read_file
 
 BASICS = {"controller", "purposes", "recipients"}
 DISCLOSED = {
@@ -134,3 +134,102 @@ def test_vague_wording_is_counted_with_its_places() -> None:
     }  # fmt: skip
     places = [(p["start"], p["terms"]) for p in vague.details["places"]]
     assert places == [(0, 3), (document.sentences[2].start, 3)]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "You can ask to see the personal data we hold about you.",
+        "You may request the information that we keep about you.",
+        "Write to us to know what personal data we hold.",
+        "You have the right to obtain the data held about you.",
+    ],
+)
+def test_the_right_of_access_in_plain_words_is_found(sentence: str) -> None:
+    codes = {f.code for f in lint_text(read_document(sentence))}
+    assert "missing.right_access" not in codes
+
+
+def test_seeing_something_else_is_not_the_right_of_access() -> None:
+    text = "You can see our prices on the website. We receive data from partners."
+    codes = {f.code for f in lint_text(read_document(text))}
+    assert "missing.right_access" in codes
+
+
+def test_the_example_text_says_the_right_of_access() -> None:
+    document = read_file(ROOT / "examples" / "texts" / "privacy.md")
+    assert "missing.right_access" not in {f.code for f in lint_text(document)}
+
+
+def contradicted(text: str) -> list[tuple[str, str, str]]:
+    return [
+        (f.severity, f.sentences[0].plain, f.sentences[1].plain)
+        for f in lint_text(read_document(text))
+        if f.code.startswith("contradiction")
+    ]
+
+
+def test_a_refusal_without_a_recipient_is_contradicted_by_sharing() -> None:
+    found = contradicted(
+        "We never share your email address. We share your email address with advertisers."
+    )
+    assert [s for s, _, _ in found] == ["serious"]
+
+
+def test_it_in_a_refusal_is_the_data_of_the_sentence_before() -> None:
+    text = (
+        "We ask for your phone number when you order. We never share it with anyone.\n\n"
+        "We give your phone number to advertisers so they can call you."
+    )
+    found = contradicted(text)
+    assert len(found) == 1
+    severity, refusal, claim = found[0]
+    assert (refusal, claim) == (
+        "We never share it with anyone.",
+        "We give your phone number to advertisers so they can call you.",
+    )
+    assert severity == "warning"  # "it" is read, not said: a warning, not a serious finding
+
+
+def test_it_does_not_reach_into_another_paragraph() -> None:
+    text = (
+        "We ask for your phone number when you order.\n\n"
+        "We never share it with anyone.\n\n"
+        "We give your phone number to advertisers."
+    )
+    assert contradicted(text) == []
+
+
+def test_information_in_general_refused_is_contradicted_as_a_warning() -> None:
+    found = contradicted(
+        "We do not share information with third parties. "
+        "We share your email address with advertisers."
+    )
+    assert [s for s, _, _ in found] == ["warning"]
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        "We will not otherwise disclose your email address.",
+        "We do not share your email address except as described in this policy.",
+        "We do not share your email address with third parties for their own marketing.",
+        "We do not share your email address with advertisers without your consent.",
+        "If you do not give us your email address, we cannot send receipts.",
+        "Our partners are bound by contract and they will not share your email address.",
+    ],
+)
+def test_refusals_with_their_exceptions_stated_are_not_contradicted(refusal: str) -> None:
+    text = f"{refusal} With your consent, we share your email address with advertisers."
+    assert contradicted(text) == []
+
+
+def test_not_selling_against_sharing_with_a_partner_is_a_warning() -> None:
+    found = contradicted(
+        "We do not sell your email address. We share your email address with our partners."
+    )
+    assert [s for s, _, _ in found] == ["warning"]
+    found = contradicted(
+        "We do not sell your email address. We sell your email address to our partners."
+    )
+    assert [s for s, _, _ in found] == ["serious"]

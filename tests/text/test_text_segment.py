@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SEEDS, seed_document
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from text_support import SEEDS, seed_document
 
 from pledge.errors import TextUnreadable
 from pledge.text.segment import Document, decode, read_document, split
