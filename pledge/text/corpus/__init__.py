@@ -1,12 +1,15 @@
 """The project's own labelled corpus of policy segments, the only data the classifier learns from.
 
 OPP-115 is licensed for evaluation only, so the segment model is trained on text Pledge wrote:
-``sentences.txt`` (sentences and templates, grouped by category) and ``slots.txt`` (the
-vocabulary a template's ``{slot}`` draws from). :func:`segments` expands them into paragraphs
-the way policies are written: one to six sentences of a category, sometimes with sentences of
-a second category (then labelled with both). Every fifth sentence of each category is kept for
-``dev`` only, so the dev segments are made of sentences the model never saw in training. The
-draw is seeded: the same split gives the same segments on every machine.
+``sentences.txt`` and ``formal.txt`` (sentences and templates grouped by category, with the
+section titles a segment of each may open with) and ``slots.txt`` (the vocabulary a
+template's ``{slot}`` draws from). :func:`segments` expands them into paragraphs the way
+policies are written: one to seven sentences of a category, often under a section title, and
+sometimes with sentences of a second category mixed in (then labelled with both). Every fifth
+sentence and title of each category is kept for ``dev`` only, so the dev segments are made of
+sentences the model never saw in training. The draw is seeded: the same split gives the same
+segments on every machine. ``devpolicies.txt`` holds whole segments of made-up policies, the
+second dev set, and ``handwritten.txt`` a check; neither is trained on.
 """
 
 from __future__ import annotations
@@ -19,19 +22,28 @@ from typing import Literal
 
 Split = Literal["train", "dev"]
 
+SENTENCE_FILES = ("sentences.txt", "formal.txt")
+TITLE = "## "
+TITLE_RATE = 0.3
+"""How often a segment opens with a section title of its category, as in real policies."""
 DEV_EVERY = 5
 """Sentence ``i`` of a category is dev when ``i % DEV_EVERY == DEV_EVERY // 2``."""
-MAX_SENTENCES = 6
-PER_CATEGORY = {"train": 160, "dev": 40}
-SECOND_CATEGORY_RATE = 0.2
+MAX_SENTENCES = 7
+PER_CATEGORY = {"train": 240, "dev": 60}
+SECOND_CATEGORY_RATE = 0.25
 SEED = {"train": 1, "dev": 2}
 
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
-def _read(name: str) -> list[str]:
+def _read(name: str, *, titles: bool = False) -> list[str]:
+    """The lines of ``name`` that say something: comments dropped, and "## " section titles
+    too unless ``titles``."""
     text = resources.files(__package__).joinpath(name).read_text("utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return [
+        line for line in lines if line[0] != "#" or (titles and line.startswith(TITLE))
+    ]
 
 
 @cache
@@ -45,17 +57,30 @@ def slots() -> dict[str, tuple[str, ...]]:
 
 
 @cache
+def _grouped() -> dict[str, tuple[list[str], list[str]]]:
+    """Category to its sentences and its section titles, in file order."""
+    grouped: dict[str, tuple[list[str], list[str]]] = {}
+    for name in SENTENCE_FILES:
+        current = ""
+        for line in _read(name, titles=True):
+            if line.startswith("[") and line.endswith("]"):
+                current = line[1:-1]
+                grouped.setdefault(current, ([], []))
+            elif line.startswith(TITLE):
+                grouped[current][1].append(line.removeprefix(TITLE))
+            else:
+                grouped[current][0].append(line)
+    return grouped
+
+
 def categories() -> dict[str, tuple[str, ...]]:
     """Category to its sentences, in file order."""
-    grouped: dict[str, list[str]] = {}
-    current = ""
-    for line in _read("sentences.txt"):
-        if line.startswith("[") and line.endswith("]"):
-            current = line[1:-1]
-            grouped[current] = []
-        else:
-            grouped[current].append(line)
-    return {label: tuple(sentences) for label, sentences in grouped.items()}
+    return {label: tuple(sentences) for label, (sentences, _) in _grouped().items()}
+
+
+def titles() -> dict[str, tuple[str, ...]]:
+    """Category to the section titles a segment of it may open with."""
+    return {label: tuple(found) for label, (_, found) in _grouped().items()}
 
 
 def _part(items: tuple[str, ...], split: Split) -> list[str]:
@@ -71,6 +96,7 @@ def segments(split: Split) -> list[tuple[frozenset[str], str]]:
     """Labelled segments (categories, text) of ``split``, the same on every call."""
     rng = random.Random(SEED[split])  # noqa: S311 (a reproducible draw, not a secret)
     parts = {label: _part(sentences, split) for label, sentences in categories().items()}
+    heads = {label: _part(found, split) for label, found in titles().items()}
     labels = sorted(parts)
     found = []
     for label in labels:
@@ -81,14 +107,32 @@ def segments(split: Split) -> list[tuple[frozenset[str], str]]:
             tags = {label}
             if rng.random() < SECOND_CATEGORY_RATE:
                 other = rng.choice([x for x in labels if x != label])
-                extra = rng.sample(parts[other], k=rng.randint(1, 2))
-                body += [_fill(s, rng) for s in extra]
+                extra = [_fill(s, rng) for s in rng.sample(parts[other], k=rng.randint(1, 2))]
+                at = rng.randint(0, len(body))
+                body[at:at] = extra
                 tags.add(other)
+            if heads[label] and rng.random() < TITLE_RATE:
+                body.insert(0, _title(rng.choice(heads[label]), rng))
             found.append((frozenset(tags), " ".join(body)))
     return found
 
 
+def _title(title: str, rng: random.Random) -> str:
+    """A section title as policies print it: as written, in capitals, or ending in a colon."""
+    return rng.choice((title, title.upper(), f"{title}:"))
+
+
 def handwritten() -> list[tuple[frozenset[str], str]]:
     """Segments written one by one for the project (``handwritten.txt``), never trained on."""
-    rows = [line.split("\t", 1) for line in _read("handwritten.txt")]
+    return _labelled("handwritten.txt")
+
+
+def dev_policies() -> list[tuple[frozenset[str], str]]:
+    """Long, mixed segments of made-up policies (``devpolicies.txt``): the dev set that
+    chooses the model's settings, never trained on."""
+    return _labelled("devpolicies.txt")
+
+
+def _labelled(name: str) -> list[tuple[frozenset[str], str]]:
+    rows = [line.split("\t", 1) for line in _read(name)]
     return [(frozenset(labels.split(";")), text) for labels, text in rows]
