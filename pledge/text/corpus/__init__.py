@@ -41,9 +41,7 @@ def _read(name: str, *, titles: bool = False) -> list[str]:
     too unless ``titles``."""
     text = resources.files(__package__).joinpath(name).read_text("utf-8")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return [
-        line for line in lines if line[0] != "#" or (titles and line.startswith(TITLE))
-    ]
+    return [line for line in lines if line[0] != "#" or (titles and line.startswith(TITLE))]
 
 
 @cache
