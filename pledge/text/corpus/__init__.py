@@ -1,15 +1,17 @@
 """The project's own labelled corpus of policy segments, the only data the classifier learns from.
 
 OPP-115 is licensed for evaluation only, so the segment model is trained on text Pledge wrote:
-``sentences.txt`` and ``formal.txt`` (sentences and templates grouped by category, with the
-section titles a segment of each may open with) and ``slots.txt`` (the vocabulary a
-template's ``{slot}`` draws from). :func:`segments` expands them into paragraphs the way
-policies are written: one to seven sentences of a category, often under a section title, and
-sometimes with sentences of a second category mixed in (then labelled with both). Every fifth
-sentence and title of each category is kept for ``dev`` only, so the dev segments are made of
-sentences the model never saw in training. The draw is seeded: the same split gives the same
-segments on every machine. ``devpolicies.txt`` holds whole segments of made-up policies, the
-second dev set, and ``handwritten.txt`` a check; neither is trained on.
+``sentences.txt``, ``formal.txt`` and ``voices.txt`` (sentences and templates grouped by
+category, with the section titles a segment of each may open with) and ``slots.txt`` (the
+vocabulary a template's ``{slot}`` draws from, and linking phrases and asides). :func:`segments`
+expands them into paragraphs the way policies are written: one to seven sentences of a
+category, often under a section title, some opening with a linking phrase, some with an aside
+that says nothing of a practice, and sometimes with sentences of a second category mixed in
+(then labelled with both). Every fifth sentence and title of each category is kept for ``dev``
+only, so the dev segments are made of sentences the model never saw in training. The draw is
+seeded: the same split gives the same segments on every machine. ``devpolicies.txt`` holds
+whole segments of made-up policies, the second dev set, and ``handwritten.txt`` a check;
+neither is trained on.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from typing import Literal
 
 Split = Literal["train", "dev"]
 
-SENTENCE_FILES = ("sentences.txt", "formal.txt")
+SENTENCE_FILES = ("sentences.txt", "formal.txt", "voices.txt")
 TITLE = "## "
 TITLE_RATE = 0.3
 """How often a segment opens with a section title of its category, as in real policies."""
+LEAD_RATE = 0.15
+ASIDE_RATE = 0.15
+"""How often a sentence opens with a linking phrase, and a segment carries an aside that
+says nothing of a practice (both from slots.txt)."""
 DEV_EVERY = 5
 """Sentence ``i`` of a category is dev when ``i % DEV_EVERY == DEV_EVERY // 2``."""
 MAX_SENTENCES = 7
@@ -101,7 +107,7 @@ def segments(split: Split) -> list[tuple[frozenset[str], str]]:
         sentences = parts[label]
         for _ in range(PER_CATEGORY[split]):
             chosen = rng.sample(sentences, k=min(len(sentences), rng.randint(1, MAX_SENTENCES)))
-            body = [_fill(s, rng) for s in chosen]
+            body = [_varied(_fill(s, rng), rng) for s in chosen]
             tags = {label}
             if rng.random() < SECOND_CATEGORY_RATE:
                 other = rng.choice([x for x in labels if x != label])
@@ -109,10 +115,20 @@ def segments(split: Split) -> list[tuple[frozenset[str], str]]:
                 at = rng.randint(0, len(body))
                 body[at:at] = extra
                 tags.add(other)
+            if rng.random() < ASIDE_RATE:
+                body.insert(rng.randint(0, len(body)), rng.choice(slots()["aside"]))
             if heads[label] and rng.random() < TITLE_RATE:
-                body.insert(0, _title(rng.choice(heads[label]), rng))
+                body.insert(0, _title(_fill(rng.choice(heads[label]), rng), rng))
             found.append((frozenset(tags), " ".join(body)))
     return found
+
+
+def _varied(sentence: str, rng: random.Random) -> str:
+    """Sometimes opened with a linking phrase ("In addition, we ..."), as sentences in a
+    paragraph often are."""
+    if rng.random() >= LEAD_RATE or not sentence[:1].isupper() or sentence[:2].isupper():
+        return sentence
+    return f"{rng.choice(slots()['lead'])} {sentence[0].lower()}{sentence[1:]}"
 
 
 def _title(title: str, rng: random.Random) -> str:
