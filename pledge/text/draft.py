@@ -323,7 +323,7 @@ class _Builder:
             return {}
         for practice in self.of("not_collected", "share"):
             text = practice.sentence.plain
-            if re.search(r"\bnot (?:be )?stored\b", text, re.I) and (
+            if re.search(r"\b(?:not|never) (?:be )?(?:stored?|kept|retained)\b", text, re.I) and (
                 PAYMENT in practice.purposes or CARD in practice.categories
             ):
                 return {CARD: {"storage": "pass_through", "source": cite(practice.sentence)}}

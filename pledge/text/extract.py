@@ -437,7 +437,16 @@ def _positive_collect(text: str) -> bool:
 
 
 def practices_of(sentence: Sentence) -> list[Practice]:
-    text = sentence.plain
+    """The practices of each clause of ``sentence`` (clauses split at semicolons, each citing
+    the whole sentence): in "we collect your address; we do not store card numbers" the
+    refusal is about the card only, and the address is still collected."""
+    return [p for clause in _CLAUSES.split(sentence.plain) for p in _practices_of(clause, sentence)]
+
+
+_CLAUSES = re.compile(r"\s*;\s*")
+
+
+def _practices_of(text: str, sentence: Sentence) -> list[Practice]:
     kinds = kinds_in(text)
     if not kinds:
         return []

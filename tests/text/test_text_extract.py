@@ -65,3 +65,16 @@ def test_a_refusal_that_names_no_recipient_refuses_everyone() -> None:
 )
 def test_a_person_declining_or_another_party_bound_is_not_our_refusal(text: str) -> None:
     assert not [p for p in stated(text) if p.kind in ("not_shared", "not_collected")]
+
+
+def test_a_refusal_after_a_semicolon_refuses_only_its_own_clause() -> None:
+    found = stated(
+        "When you buy a ticket we collect your postal address, and our card processor "
+        "receives your card number; we do not store card numbers."
+    )
+    kinds = {(p.kind, p.categories) for p in found}
+    assert ("not_collected", ("user.financial.credit_card",)) in kinds
+    collected = [p for p in found if p.kind == "collect"]
+    assert collected
+    assert "user.contact.address" in collected[0].categories
+    assert {p.sentence.start for p in found} == {0}  # each cites the whole sentence

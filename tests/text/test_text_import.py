@@ -20,6 +20,7 @@ from pledge.errors import InputError
 from pledge.policy import NO_CHOICES, Actor, Choices, CompiledPolicy, Request, decide, load_policy
 from pledge.policy.model import Basis, Condition, CookieCategory, RecipientKind, Storage
 from pledge.text.draft import Draft, draft_policy
+from pledge.text.segment import read_file
 
 MARKETING = "marketing.communications.email"
 CARD = "user.financial.credit_card"
@@ -276,3 +277,14 @@ def test_a_recipient_the_draft_does_not_name_is_refused_loudly() -> None:
     stranger = Request(Actor.recipient("data_broker"), "essential.service", ("user.name",))
     with pytest.raises(InputError, match="no recipient 'data_broker'"):
         decide(compiled("bitrix"), stranger._replace(choices=NO_CHOICES, legal_ref="x"))
+
+
+def test_the_example_text_gives_its_delivery_company_the_name_and_address_only() -> None:
+    """ "We share your name and address with our delivery company": a processor, for the
+    service, with those two categories; the card the text says is not stored passes through."""
+    text = read_file(EXAMPLES.parent / "texts" / "privacy.md")
+    policy = draft_policy(text, file="privacy.md").compiled.policy
+    processors = [r for r in policy.recipients.values() if r.kind is RecipientKind.processor]
+    assert [sorted(r.categories) for r in processors] == [["user.contact.address", "user.name"]]
+    assert all(not p.startswith("marketing") for r in processors for p in r.purposes)
+    assert policy.categories[CARD].storage is Storage.pass_through
