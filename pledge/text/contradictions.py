@@ -5,7 +5,10 @@ A sentence is about the data it names. Where it names none, two readings are sou
 report, as warnings only since they rest on a guess: "it" or "them" stands for the data the
 sentence before it (in the same paragraph) names, and "information" or "data" said in general
 stands for personal information in general. A refusal that names no recipient ("we do not sell
-your personal information") refuses everyone.
+your personal information") refuses everyone. A refusal is not contradicted by what it leaves
+room for: a group or purpose it is limited to, exceptions it says are stated elsewhere
+("except as described in this policy"), or sharing on consent when it says "not without your
+consent"; and "we do not sell" against sharing that is no sale is a warning.
 """
 
 from __future__ import annotations
