@@ -25,6 +25,7 @@ from pledge.policy.taxonomy import covers
 from pledge.store.schema import consent_events, consent_state
 
 STOP_ALL = "stop:all"
+NEVER_CHOSE = -1  # the latest consent event's number for a subject with none (they start at 0)
 PREFIXES = ("purpose", "recipient", "channel", "show", "policy", "cookies", "stop")
 
 
@@ -172,16 +173,26 @@ def current(connection: Connection, subject: str) -> Choices:
 
 
 _CURRENT_MANY = select(
-    consent_state.c.subject_id, consent_state.c.choice, consent_state.c.granted
+    consent_state.c.subject_id, consent_state.c.choice, consent_state.c.granted, consent_state.c.seq
 ).where(consent_state.c.subject_id.in_(bindparam("ids", expanding=True)))
 
 
 def current_many(connection: Connection, subject_ids: list[str]) -> dict[str, Choices]:
     """Current choices of each subject (empty Choices for one that never chose)."""
+    return current_and_latest(connection, subject_ids)[0]
+
+
+def current_and_latest(
+    connection: Connection, subject_ids: list[str]
+) -> tuple[dict[str, Choices], dict[str, int]]:
+    """Current choices of each subject, and the number of its latest consent event (-1 when
+    it never chose): what tells a later look that the choices moved on."""
     state: dict[str, list[tuple[str, bool]]] = {s: [] for s in subject_ids}
-    for subject, choice, granted in connection.execute(_CURRENT_MANY, {"ids": subject_ids}):
+    latest = dict.fromkeys(subject_ids, NEVER_CHOSE)
+    for subject, choice, granted, seq in connection.execute(_CURRENT_MANY, {"ids": subject_ids}):
         state[subject].append((choice, granted))
-    return {subject: _choices(rows) for subject, rows in state.items()}
+        latest[subject] = max(latest[subject], seq)
+    return {subject: _choices(rows) for subject, rows in state.items()}, latest
 
 
 def _choices(rows: list[tuple[str, bool]]) -> Choices:

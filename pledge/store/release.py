@@ -28,6 +28,7 @@ from pledge.errors import DeniedError, NotFoundError, PledgeError
 from pledge.policy import Actor, Choices, Decision, Obligation, Reason, Request, decide_many
 from pledge.store import consents as consent_ledger
 from pledge.store.audit import Record
+from pledge.store.batch import Mark, Ticket
 from pledge.store.crypto import SubjectCipher
 from pledge.store.schema import personal_values, subjects
 
@@ -120,6 +121,7 @@ class Grant:
     decisions: list[Decision]
     withheld_values: list[StoredValue] = field(default_factory=list)
     leaf: int | None = None
+    mark: Mark | None = None  # the subject's state the decision saw
     _cipher: SubjectCipher | None = field(default=None, repr=False)
 
     def cipher(self, vault: Vault) -> SubjectCipher:
@@ -213,10 +215,11 @@ def judge(
     values = load(connection, live, categories)
     if isinstance(actor, SubjectAccess):
         for subject in live:
-            outcomes[subject] = Grant(subject, values[subject], {}, [])
+            mark = (rows[subject].status, None)
+            outcomes[subject] = Grant(subject, values[subject], {}, [], mark=mark)
         return outcomes
-    choices = consent_ledger.current_many(connection, live)
-    grants = {s: Grant(s, [], {}, []) for s in live}
+    choices, latest = consent_ledger.current_and_latest(connection, live)
+    grants = {s: Grant(s, [], {}, [], mark=(rows[s].status, latest[s])) for s in live}
     _decide(vault, grants, values, choices, actor, purpose, legal_ref, group_size)
     outcomes.update(grants)
     return outcomes
@@ -364,19 +367,42 @@ def release(
     legal_ref: str | None = None,
     group_size: int | None = None,
 ) -> Release:
-    """:func:`within` in a transaction of its own; decrypt only once the leaves are durable."""
-    with vault.write() as connection:
-        outcomes = within(
+    """Decide on a snapshot, commit the leaves together with other reads' (see
+    :mod:`pledge.store.batch`), and decrypt only once they are durable."""
+    make = record or read_record(actor, purpose)
+
+    def decide(connection: Connection) -> dict[str, Grant | PledgeError]:
+        return judge(
             vault,
             connection,
             subject_ids,
             actor,
             purpose,
             categories,
-            record=record,
             legal_ref=legal_ref,
             group_size=group_size,
         )
+
+    def leaves(found: dict[str, Grant | PledgeError]) -> tuple[list[Grant], list[Record]]:
+        grants = [g for g in found.values() if isinstance(g, Grant)]
+        return grants, [make(g, vault.subject_ref(g.subject)) for g in grants]
+
+    with vault.snapshot() as connection:
+        outcomes = decide(connection)
+    grants, records = leaves(outcomes)
+
+    def redo(connection: Connection) -> list[Record]:
+        nonlocal outcomes, grants
+        outcomes = decide(connection)
+        grants, again = leaves(outcomes)
+        return again
+
+    if grants:
+        seen = {g.subject: g.mark for g in grants if g.mark is not None}
+        ticket = Ticket(records, seen, redo)
+        vault.commit_leaves(ticket)
+        for grant, leaf in zip(grants, ticket.ids, strict=True):
+            grant.leaf = leaf
     prime(vault, [o for o in outcomes.values() if isinstance(o, Grant)])
     return Release([_opened(vault, outcomes[s], purpose) for s in subject_ids])
 

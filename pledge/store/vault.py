@@ -58,6 +58,7 @@ from pledge.store.audit import AuditLog, Record
 from pledge.store.audit.checkpoint import Checkpoint
 from pledge.store.audit.settings import AuditSettings
 from pledge.store.audit.verify import Verification
+from pledge.store.batch import LeafCommit, Ticket
 from pledge.store.bootstrap import (
     activate_policy,
     latest_policy,
@@ -114,12 +115,20 @@ class Vault:
         self.clock = clock
         self._web_log_key = web_log_key
         self._commits = GroupCommit(engine)
+        self._leaves = LeafCommit(
+            engine, lambda connection, records: self.record(connection, *records)
+        )
         self.hasher = PasswordHasher()  # argon2id, today's recommended parameters
         self.replayed_erasures = 0  # erasures from the key store's ledger finished at open
 
     def write(self) -> AbstractContextManager[Connection]:
         """A transaction shared with concurrent writers (group commit); durable on exit."""
         return self._commits.write()
+
+    def commit_leaves(self, ticket: Ticket) -> None:
+        """Write a read's audit leaves together with other reads' (see :mod:`.batch`);
+        returns once they are durable."""
+        self._leaves.commit(ticket)
 
     def snapshot(self) -> AbstractContextManager[Connection]:
         """A read-only transaction: for looking, never for releasing (nothing is audited)."""
@@ -188,6 +197,7 @@ class Vault:
         let the database go."""
         self.audit.close()
         self._commits.close()
+        self._leaves.close()
         self.engine.dispose()
         self.key_store.close()
 

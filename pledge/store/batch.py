@@ -1,0 +1,158 @@
+"""Audited reads committed together: each read decides on its own, and the leaves of every read
+waiting in the process go to disk in one transaction, one INSERT and one commit.
+
+A read needs a write for its leaf only, not for its decision. Deciding inside a transaction
+shared by every concurrent reader (as :class:`~pledge.store.commit.GroupCommit` does for writes)
+makes the readers take turns for the decision work too, and on SQLite holds the file's writer
+lock meanwhile. So a read decides on a snapshot of its own (no lock, in parallel with the
+others and with other processes), hands its leaves here and waits. Whoever finds no commit in
+progress writes everything handed in by then; the others wait for it, and the next one in line
+writes what arrived meanwhile. Nothing is released before its leaf is durable: a batch whose
+insert or commit fails fails every read in it.
+
+Between a read's snapshot and its leaf's commit, a consent may be withdrawn or the subject
+erased. Inside the batch's transaction each subject's mark (status and latest consent event)
+is read again, after locking the subject row against such writers on PostgreSQL (SQLite's
+writer lock does that there); a read whose subjects changed decides again, in that
+transaction, on what is committed now. A leaf is thus never written for a decision the log
+already contradicts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, bindparam, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from pledge.errors import AuditWriteError
+from pledge.store.audit import Record
+from pledge.store.commit import WriterLock
+from pledge.store.consents import NEVER_CHOSE
+from pledge.store.schema import consent_state, subjects
+
+Mark = tuple[str, int | None]
+"""A subject's state as a decision saw it: its status and the sequence number of its latest
+consent event (None when the decision did not read consents)."""
+
+_MARKS = (
+    select(
+        subjects.c.subject_id,
+        subjects.c.status,
+        func.coalesce(func.max(consent_state.c.seq), NEVER_CHOSE),
+    )
+    .select_from(
+        subjects.outerjoin(consent_state, consent_state.c.subject_id == subjects.c.subject_id)
+    )
+    .where(subjects.c.subject_id.in_(bindparam("ids", expanding=True)))
+    .group_by(subjects.c.subject_id, subjects.c.status)
+)
+_LOCK = text("SELECT 1 FROM subjects WHERE subject_id = ANY(:ids) FOR SHARE")
+
+
+def marks(connection: Connection, subject_ids: Sequence[str]) -> dict[str, Mark]:
+    """Each subject's mark now. On PostgreSQL the rows are locked first (in a statement of
+    their own, so the marks are read after any writer holding them has committed)."""
+    ids = list(subject_ids)
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"ids": ids})
+    return {s: (status, seq) for s, status, seq in connection.execute(_MARKS, {"ids": ids})}
+
+
+def changed(seen: dict[str, Mark], now: dict[str, Mark]) -> bool:
+    """Whether any subject moved on since ``seen`` (a consent not read does not count)."""
+    for subject, (status, seq) in seen.items():
+        current = now.get(subject)
+        if current is None or current[0] != status or (seq is not None and current[1] != seq):
+            return True
+    return False
+
+
+Redo = Callable[[Connection], list[Record]]
+"""Decides a read again inside the batch's transaction; its leaves."""
+Queue = Callable[[Connection, Sequence[Record]], list[int]]
+"""Queues leaves in a transaction; their queue ids (``Vault.record``)."""
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One read waiting for its leaves to be durable."""
+
+    records: list[Record]
+    seen: dict[str, Mark]
+    redo: Redo
+    ids: list[int] = field(default_factory=list)  # queue ids, once written
+    redone: bool = False
+    done: bool = False
+    error: BaseException | None = None
+    lead: bool = False  # its thread writes the next batch
+    wake: threading.Event = field(default_factory=threading.Event)
+
+
+class LeafCommit:
+    """Per process: hand in a read's leaves, get them back durable (or an error)."""
+
+    def __init__(self, engine: Engine, queue: Queue) -> None:
+        self._engine = engine
+        self._queue = queue
+        self._writers = WriterLock(engine)
+        self._lock = threading.Lock()
+        self._waiting: list[Ticket] = []
+        self._busy = False
+
+    def close(self) -> None:
+        self._writers.close()
+
+    def commit(self, ticket: Ticket) -> None:
+        """Return once ``ticket``'s leaves are committed; raise (AuditWriteError) if not."""
+        with self._lock:
+            self._waiting.append(ticket)
+            ticket.lead = not self._busy
+            self._busy = True
+        if not ticket.lead:
+            ticket.wake.wait()  # written by another thread, or handed the turn
+        if not ticket.done:
+            with self._lock:
+                batch, self._waiting = self._waiting, []
+            try:
+                self._write(batch)
+            finally:
+                with self._lock:
+                    # The oldest waiter writes the next batch: nobody writes for others forever.
+                    if self._waiting:
+                        self._waiting[0].lead = True
+                        self._waiting[0].wake.set()
+                    else:
+                        self._busy = False
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _write(self, batch: list[Ticket]) -> None:
+        error: BaseException | None = None
+        self._writers.acquire()
+        try:
+            with self._engine.connect() as connection, connection.begin():
+                seen = {s: m for t in batch for s, m in t.seen.items()}
+                now = marks(connection, list(seen)) if seen else {}
+                for ticket in batch:
+                    if changed(ticket.seen, now):
+                        ticket.records, ticket.redone = ticket.redo(connection), True
+                ids = iter(self._queue(connection, [r for t in batch for r in t.records]))
+                for ticket in batch:
+                    ticket.ids = [next(ids) for _ in ticket.records]
+        except SQLAlchemyError as exc:
+            error = AuditWriteError(
+                "the audit log could not be written, so the read was not carried out "
+                f"({type(getattr(exc, 'orig', None) or exc).__name__})"
+            )
+        except Exception as exc:  # every read in the batch fails with it: nothing released
+            error = exc
+        finally:
+            with suppress(Exception):
+                self._writers.release()
+        for ticket in batch:
+            ticket.error, ticket.done = error, True
+            ticket.wake.set()
