@@ -848,6 +848,12 @@ def pool_state(frames: Sequence[str]) -> str:
         for needle, state in LOCK_LINES.items():
             if text_.startswith(needle):
                 return state
+    if "LeafCommit.commit (pledge/store/batch.py" in joined:
+        return "waiting for the batch that commits its audit leaf (`pledge/store/batch.py`)"
+    if "Pending.__init__ (pledge/store/release.py" in joined:
+        return "the read's own work on its snapshot: SELECT subject, values, choices; decide"
+    if "finish (pledge/store/release.py" in joined:
+        return "after the leaf's commit: fetch the data key, decrypt"
     if "append (pledge/store/audit.py" in joined:
         return "the audit entry: encode, hash, INSERT"
     if "within (pledge/store/release.py" in joined:
@@ -864,6 +870,7 @@ PHASES = (  # (where, substrings of a frame): the innermost frame that matches d
     ("metrics (prometheus_client)", ("prometheus_client/",)),
     ("API key check (`KeyStore.authenticate`)", ("authenticate (pledge/api/keys.py",)),
     ("group commit: locks, begin, commit", ("pledge/store/commit.py",)),
+    ("batched leaf commit: marks, INSERT, commit", ("pledge/store/batch.py",)),
     ("audit entry and signed checkpoint", (
         "append (pledge/store/audit.py", "close (pledge/store/audit.py",
         "__init__ (pledge/store/audit.py",

@@ -5,10 +5,10 @@ A read needs a write for its leaf only, not for its decision. Deciding inside a 
 shared by every concurrent reader (as :class:`~pledge.store.commit.GroupCommit` does for writes)
 makes the readers take turns for the decision work too, and on SQLite holds the file's writer
 lock meanwhile. So a read decides on a snapshot of its own (no lock, in parallel with the
-others and with other processes), hands its leaves here and waits. Whoever finds no commit in
-progress writes everything handed in by then; the others wait for it, and the next one in line
-writes what arrived meanwhile. Nothing is released before its leaf is durable: a batch whose
-insert or commit fails fails every read in it.
+others and with other processes), hands its leaves here and waits (a thread, or a coroutine
+that lets its event loop serve other requests meanwhile). The process's committer thread
+writes everything handed in while it wrote the previous batch. Nothing is released before its
+leaf is durable: a batch whose insert or commit fails fails every read in it.
 
 Between a read's snapshot and its leaf's commit, a consent may be withdrawn or the subject
 erased. Inside the batch's transaction each subject's mark (status and latest consent event)
@@ -20,6 +20,8 @@ already contradicts.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -86,49 +88,80 @@ class Ticket:
     redo: Redo
     ids: list[int] = field(default_factory=list)  # queue ids, once written
     redone: bool = False
-    done: bool = False
     error: BaseException | None = None
-    lead: bool = False  # its thread writes the next batch
-    wake: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    notify: Callable[[], object] | None = None  # also called when done (an event loop's)
 
 
 class LeafCommit:
-    """Per process: hand in a read's leaves, get them back durable (or an error)."""
+    """Per process: hand in a read's leaves, get them back durable (or an error).
+
+    One thread of its own writes the batches, so a caller on an event loop can await its
+    leaves without holding a thread, and nobody in a request writes for the others."""
 
     def __init__(self, engine: Engine, queue: Queue) -> None:
         self._engine = engine
         self._queue = queue
         self._writers = WriterLock(engine)
-        self._lock = threading.Lock()
+        self._ready = threading.Condition()
         self._waiting: list[Ticket] = []
-        self._busy = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._closed = False
 
     def close(self) -> None:
+        """Write what is handed in, then stop."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+            thread = self._thread if self._pid == os.getpid() else None
+        if thread is not None:
+            thread.join()
         self._writers.close()
 
     def commit(self, ticket: Ticket) -> None:
-        """Return once ``ticket``'s leaves are committed; raise (AuditWriteError) if not."""
-        with self._lock:
-            self._waiting.append(ticket)
-            ticket.lead = not self._busy
-            self._busy = True
-        if not ticket.lead:
-            ticket.wake.wait()  # written by another thread, or handed the turn
-        if not ticket.done:
-            with self._lock:
-                batch, self._waiting = self._waiting, []
-            try:
-                self._write(batch)
-            finally:
-                with self._lock:
-                    # The oldest waiter writes the next batch: nobody writes for others forever.
-                    if self._waiting:
-                        self._waiting[0].lead = True
-                        self._waiting[0].wake.set()
-                    else:
-                        self._busy = False
+        """Return once ``ticket``'s leaves are committed; raise if they were not."""
+        self._hand_in(ticket)
+        ticket.done.wait()
         if ticket.error is not None:
             raise ticket.error
+
+    async def commit_async(self, ticket: Ticket) -> None:
+        """:meth:`commit` for a caller on an event loop, which serves others meanwhile."""
+        loop = asyncio.get_running_loop()
+        written = loop.create_future()
+        ticket.notify = lambda: loop.call_soon_threadsafe(_resolve, written)
+        self._hand_in(ticket)
+        await written
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _hand_in(self, ticket: Ticket) -> None:
+        with self._ready:
+            if self._closed:
+                raise AuditWriteError("the store is closed, so the read was not carried out")
+            if self._pid != os.getpid():  # first use, or a forked child: the thread is not here
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="pledge-leaf-commit", daemon=True
+                )
+                self._thread.start()
+            self._waiting.append(ticket)
+            self._ready.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._waiting and not self._closed:
+                    self._ready.wait()
+                if not self._waiting:
+                    return
+                batch, self._waiting = self._waiting, []
+            self._write(batch)
+            for ticket in batch:
+                ticket.done.set()
+                if ticket.notify is not None:
+                    ticket.notify()
 
     def _write(self, batch: list[Ticket]) -> None:
         error: BaseException | None = None
@@ -154,5 +187,9 @@ class LeafCommit:
             with suppress(Exception):
                 self._writers.release()
         for ticket in batch:
-            ticket.error, ticket.done = error, True
-            ticket.wake.set()
+            ticket.error = error
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # the waiting request may have been cancelled
+        future.set_result(None)

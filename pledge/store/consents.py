@@ -15,13 +15,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from pledge.errors import InputError
 from pledge.policy import NO_CHOICES, Choices, CompiledPolicy
 from pledge.policy.cookies import offered_categories
 from pledge.policy.loader import suggest
 from pledge.policy.taxonomy import covers
+from pledge.store import driver
 from pledge.store.schema import consent_events, consent_state
 
 STOP_ALL = "stop:all"
@@ -172,9 +173,9 @@ def current(connection: Connection, subject: str) -> Choices:
     return current_many(connection, [subject])[subject]
 
 
-_CURRENT_MANY = select(
-    consent_state.c.subject_id, consent_state.c.choice, consent_state.c.granted, consent_state.c.seq
-).where(consent_state.c.subject_id.in_(bindparam("ids", expanding=True)))
+_CURRENT_MANY = (
+    "SELECT subject_id, choice, granted, seq FROM consent_state WHERE subject_id IN ({ids})"
+)
 
 
 def current_many(connection: Connection, subject_ids: list[str]) -> dict[str, Choices]:
@@ -189,8 +190,8 @@ def current_and_latest(
     it never chose): what tells a later look that the choices moved on."""
     state: dict[str, list[tuple[str, bool]]] = {s: [] for s in subject_ids}
     latest = dict.fromkeys(subject_ids, NEVER_CHOSE)
-    for subject, choice, granted, seq in connection.execute(_CURRENT_MANY, {"ids": subject_ids}):
-        state[subject].append((choice, granted))
+    for subject, choice, granted, seq in driver.select_in(connection, _CURRENT_MANY, subject_ids):
+        state[subject].append((choice, bool(granted)))
         latest[subject] = max(latest[subject], seq)
     return {subject: _choices(rows) for subject, rows in state.items()}, latest
 

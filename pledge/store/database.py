@@ -17,6 +17,10 @@ from sqlalchemy.pool import NullPool
 from pledge.errors import InputError, Unhealthy
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+# Every thread serving requests (the server's pool has 40) may hold a connection to a SQLite
+# file at once. A connection the pool cannot keep is closed on return, and its replacement
+# opens the file again, sets the pragmas and starts with a cold page cache: keep them all.
+SQLITE_POOL: dict[str, Any] = {"pool_size": 40, "max_overflow": 40, "pool_use_lifo": True}
 _READ_ONLY = "pledge_read_only"
 
 
@@ -65,10 +69,11 @@ def _unreachable(parsed: URL, exc: OperationalError) -> Unhealthy:
 def _sqlite_engine(database: str | None) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    memory = not database or database == ":memory:"
     engine = create_engine(
         f"sqlite:///{database}",
-        poolclass=NullPool if not database or database == ":memory:" else None,
         connect_args={"timeout": 30, "check_same_thread": False},
+        **({"poolclass": NullPool} if memory else SQLITE_POOL),
     )
 
     @event.listens_for(engine, "connect")

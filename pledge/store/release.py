@@ -20,17 +20,20 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, bindparam, or_, select
+import anyio
+from sqlalchemy import Connection, bindparam, select
 
-from pledge.errors import DeniedError, NotFoundError, PledgeError
+from pledge.errors import AuditWriteError, DeniedError, NotFoundError, PledgeError
 from pledge.policy import Actor, Choices, Decision, Obligation, Reason, Request, decide_many
 from pledge.store import consents as consent_ledger
+from pledge.store import driver
 from pledge.store.audit import Record
 from pledge.store.batch import Mark, Ticket
 from pledge.store.crypto import SubjectCipher
-from pledge.store.schema import personal_values, subjects
+from pledge.store.schema import subjects
 
 if TYPE_CHECKING:
     from pledge.store.vault import Vault
@@ -151,33 +154,27 @@ Recorder = Callable[[Grant, str], Record]
 _SUBJECTS = select(subjects.c.subject_id, subjects.c.status).where(
     subjects.c.subject_id.in_(bindparam("ids", expanding=True))
 )
-_VALUES = select(
-    personal_values.c.subject_id,
-    personal_values.c.point,
-    personal_values.c.field,
-    personal_values.c.category,
-    personal_values.c.ciphertext,
-    personal_values.c.policy_version,
-    personal_values.c.collected_at,
-).where(personal_values.c.subject_id.in_(bindparam("ids", expanding=True)))
+_SUBJECTS_SQL = "SELECT subject_id, status FROM subjects WHERE subject_id IN ({ids})"
+_VALUES_SQL = (
+    "SELECT subject_id, point, field, category, ciphertext, policy_version, collected_at "
+    "FROM personal_values WHERE subject_id IN ({ids})"
+)
 
 
 def load(
     connection: Connection, subject_ids: Sequence[str], categories: Iterable[str] | None = None
 ) -> dict[str, list[StoredValue]]:
     """The subjects' values still encrypted, by subject; only those under ``categories``."""
-    query = _VALUES
-    if categories is not None:
-        wanted = list(categories)
-        query = query.where(
-            or_(
-                personal_values.c.category.in_(wanted),
-                *(personal_values.c.category.startswith(f"{c}.") for c in wanted),
-            )
-        )
+    wanted = None if categories is None else tuple(categories)
+    prefixes = None if wanted is None else tuple(f"{c}." for c in wanted)
     found: dict[str, list[StoredValue]] = defaultdict(list)
-    for row in connection.execute(query, {"ids": list(subject_ids)}):
-        found[row[0]].append(StoredValue(*row[1:]))
+    for subject, point, name, category, ciphertext, version, at in driver.select_in(
+        connection, _VALUES_SQL, list(subject_ids)
+    ):
+        if wanted is None or category in wanted or category.startswith(prefixes):
+            found[subject].append(
+                StoredValue(point, name, category, bytes(ciphertext), version, driver.utc(at))
+            )
     return found
 
 
@@ -198,15 +195,18 @@ def judge(
     if not ids:
         return {}
     held = vault.for_legal_obligation(purpose)
-    query = _SUBJECTS.with_for_update() if lock else _SUBJECTS
-    rows = {r.subject_id: r for r in connection.execute(query, {"ids": ids})}
+    if lock:
+        found = list(connection.execute(_SUBJECTS.with_for_update(), {"ids": ids}))
+    else:
+        found = driver.select_in(connection, _SUBJECTS_SQL, ids)
+    status: dict[str, str] = {subject: state for subject, state in found}
     outcomes: dict[str, Grant | PledgeError] = {}
     live: list[str] = []
     for subject in ids:
-        row = rows.get(subject)
-        if row is None:
+        state = status.get(subject)
+        if state is None:
             outcomes[subject] = NotFoundError(f"no subject '{subject}'", subject=subject)
-        elif row.status == "erased" or (row.status == "deactivated" and not held):
+        elif state == "erased" or (state == "deactivated" and not held):
             outcomes[subject] = NotFoundError(f"subject '{subject}' was erased", subject=subject)
         else:
             live.append(subject)
@@ -215,11 +215,11 @@ def judge(
     values = load(connection, live, categories)
     if isinstance(actor, SubjectAccess):
         for subject in live:
-            mark = (rows[subject].status, None)
+            mark = (status[subject], None)
             outcomes[subject] = Grant(subject, values[subject], {}, [], mark=mark)
         return outcomes
     choices, latest = consent_ledger.current_and_latest(connection, live)
-    grants = {s: Grant(s, [], {}, [], mark=(rows[s].status, latest[s])) for s in live}
+    grants = {s: Grant(s, [], {}, [], mark=(status[s], latest[s])) for s in live}
     _decide(vault, grants, values, choices, actor, purpose, legal_ref, group_size)
     outcomes.update(grants)
     return outcomes
@@ -356,7 +356,55 @@ def open_grant(
     return Released(grant.subject, purpose, items, grant.withheld, tuple(grant.decisions))
 
 
-def release(
+class Pending:
+    """A release decided on a snapshot whose leaves are not written yet: :func:`prepare`,
+    then the leaves committed (``vault.commit_leaves``), then :meth:`finish`."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        subject_ids: Sequence[str],
+        purpose: str,
+        decide: Callable[[Connection], dict[str, Grant | PledgeError]],
+        make: Recorder,
+    ) -> None:
+        self._vault, self._subject_ids, self._purpose = vault, subject_ids, purpose
+        self._decide, self._make = decide, make
+        with vault.snapshot() as connection, connection.begin():  # one snapshot for all
+            self._outcomes = decide(connection)
+        grants, records = self._leaves()
+        self._grants = grants
+        self.ticket = (
+            Ticket(records, {g.subject: g.mark for g in grants if g.mark}, self._redo)
+            if grants
+            else None
+        )
+
+    def _leaves(self) -> tuple[list[Grant], list[Record]]:
+        grants = [g for g in self._outcomes.values() if isinstance(g, Grant)]
+        return grants, [self._make(g, self._vault.subject_ref(g.subject)) for g in grants]
+
+    def _redo(self, connection: Connection) -> list[Record]:
+        """Decide again inside the batch's transaction: a subject changed since the snapshot."""
+        self._outcomes = self._decide(connection)
+        self._grants, records = self._leaves()
+        return records
+
+    def finish(self) -> Release:
+        """Decrypt what was allowed; only once the ticket's leaves are durable."""
+        if self.ticket is not None:
+            if not self.ticket.done.is_set() or self.ticket.error is not None:
+                raise AuditWriteError("the audit leaves were not written, so nothing is released")
+            for grant, leaf in zip(self._grants, self.ticket.ids, strict=True):
+                grant.leaf = leaf
+        outcomes = self._outcomes
+        prime(self._vault, [o for o in outcomes.values() if isinstance(o, Grant)])
+        return Release(
+            [_opened(self._vault, outcomes[s], self._purpose) for s in self._subject_ids]
+        )
+
+
+def prepare(
     vault: Vault,
     subject_ids: Sequence[str],
     actor: Actorish,
@@ -366,10 +414,8 @@ def release(
     record: Recorder | None = None,
     legal_ref: str | None = None,
     group_size: int | None = None,
-) -> Release:
-    """Decide on a snapshot, commit the leaves together with other reads' (see
-    :mod:`pledge.store.batch`), and decrypt only once they are durable."""
-    make = record or read_record(actor, purpose)
+) -> Pending:
+    """Decide for each subject on a snapshot of its own, and make the leaves to write."""
 
     def decide(connection: Connection) -> dict[str, Grant | PledgeError]:
         return judge(
@@ -383,28 +429,60 @@ def release(
             group_size=group_size,
         )
 
-    def leaves(found: dict[str, Grant | PledgeError]) -> tuple[list[Grant], list[Record]]:
-        grants = [g for g in found.values() if isinstance(g, Grant)]
-        return grants, [make(g, vault.subject_ref(g.subject)) for g in grants]
+    return Pending(vault, subject_ids, purpose, decide, record or read_record(actor, purpose))
 
-    with vault.snapshot() as connection:
-        outcomes = decide(connection)
-    grants, records = leaves(outcomes)
 
-    def redo(connection: Connection) -> list[Record]:
-        nonlocal outcomes, grants
-        outcomes = decide(connection)
-        grants, again = leaves(outcomes)
-        return again
+def release(
+    vault: Vault,
+    subject_ids: Sequence[str],
+    actor: Actorish,
+    purpose: str,
+    categories: Iterable[str] | None = None,
+    *,
+    record: Recorder | None = None,
+    legal_ref: str | None = None,
+    group_size: int | None = None,
+) -> Release:
+    """Decide on a snapshot, commit the leaves together with other reads' (see
+    :mod:`pledge.store.batch`), and decrypt only once they are durable."""
+    pending = prepare(
+        vault,
+        subject_ids,
+        actor,
+        purpose,
+        categories,
+        record=record,
+        legal_ref=legal_ref,
+        group_size=group_size,
+    )
+    if pending.ticket is not None:
+        vault.commit_leaves(pending.ticket)
+    return pending.finish()
 
-    if grants:
-        seen = {g.subject: g.mark for g in grants if g.mark is not None}
-        ticket = Ticket(records, seen, redo)
-        vault.commit_leaves(ticket)
-        for grant, leaf in zip(grants, ticket.ids, strict=True):
-            grant.leaf = leaf
-    prime(vault, [o for o in outcomes.values() if isinstance(o, Grant)])
-    return Release([_opened(vault, outcomes[s], purpose) for s in subject_ids])
+
+async def read_async(
+    vault: Vault, subject: str, purpose: str, actor: Actor, categories: Iterable[str] | None
+) -> Released:
+    """:meth:`Vault.read <pledge.store.vault.Vault.read>` for a caller on an event loop.
+
+    With both databases in local SQLite files, deciding and decrypting are a few reads of
+    pages in memory: they run right here, and the wait for the leaf's commit holds no thread
+    (a hop to a thread and back costs more than the reads). A database across the network
+    would stall the loop for every round trip, so there the whole read runs in a thread."""
+    if not _local(vault):
+        read = partial(vault.read, subject, purpose, actor, categories=categories)
+        return await anyio.to_thread.run_sync(read)
+    pending = prepare(vault, [subject], actor, purpose, categories)
+    if pending.ticket is not None:
+        await vault.commit_leaves_async(pending.ticket)
+    [outcome] = as_reads(actor, purpose, pending.finish())
+    if isinstance(outcome, PledgeError):
+        raise outcome
+    return outcome
+
+
+def _local(vault: Vault) -> bool:
+    return vault.engine.dialect.name == "sqlite" and vault.key_store.engine.dialect.name == "sqlite"
 
 
 def _opened(vault: Vault, outcome: Grant | PledgeError, purpose: str) -> Released | PledgeError:

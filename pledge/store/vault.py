@@ -130,6 +130,10 @@ class Vault:
         returns once they are durable."""
         self._leaves.commit(ticket)
 
+    async def commit_leaves_async(self, ticket: Ticket) -> None:
+        """:meth:`commit_leaves` for a caller on an event loop."""
+        await self._leaves.commit_async(ticket)
+
     def snapshot(self) -> AbstractContextManager[Connection]:
         """A read-only transaction: for looking, never for releasing (nothing is audited)."""
         return reading(self.engine)
@@ -385,6 +389,17 @@ class Vault:
         if isinstance(result, PledgeError):
             raise result
         return result
+
+    async def read_async(
+        self,
+        subject: str,
+        purpose: str,
+        actor: Actor,
+        *,
+        categories: Iterable[str] | None = None,
+    ) -> Released:
+        """:meth:`read` from an event loop: other requests are served while it waits."""
+        return await read_path.read_async(self, subject, purpose, actor, categories)
 
     def read_many(
         self,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query
-from starlette.concurrency import run_in_threadpool
 
 from pledge.api.deps import RoleKey, SubjectId, VaultDep
 from pledge.api.problems import documented
@@ -34,11 +33,9 @@ async def read(
     """Read as the key's role, for ``purpose``. Withheld fields come with the reason; when
     nothing at all may be released the answer is 403 with the policy's reason."""
     assert key.acting_as is not None
-    # One hop to a thread for the store's one transaction: the durable commit waits on the
-    # disk, and other requests' reads join it (group commit) while this one waits.
-    result = await run_in_threadpool(
-        vault.read, subject, purpose, key.acting_as, categories=category
-    )
+    # The store waits for the leaf's durable commit without holding this loop (see
+    # pledge.store.batch); other requests' reads join that commit meanwhile.
+    result = await vault.read_async(subject, purpose, key.acting_as, categories=category)
     return ReadOut(
         subject=result.subject,
         purpose=result.purpose,

@@ -53,6 +53,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from pledge.errors import IntegrityError
+from pledge.store import driver
+from pledge.store.database import SQLITE_POOL
 
 DEFAULT_SNAPSHOT_DAYS = 7
 _CHUNK = 500
@@ -89,6 +91,7 @@ _SNAPSHOT_PRAGMAS = (
     "PRAGMA busy_timeout=30000",
 )
 _CHECKPOINT_TRIES = 100
+_GET = "SELECT subject_id, wrapped_key FROM pledge_data_keys WHERE subject_id IN ({ids})"
 
 
 def default_key_store_url(database_url: str) -> str:
@@ -141,7 +144,9 @@ class DataKeyStore:
         if parsed.get_backend_name() != "sqlite":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            engine = create_engine(parsed, pool_pre_ping=True, pool_size=4, max_overflow=16)
+            # Every read fetches keys here: connections closed on return would each fork a
+            # new server backend for the next.
+            engine = create_engine(parsed, pool_pre_ping=True, pool_size=16, max_overflow=16)
             key_metadata.create_all(engine)
             return cls(engine, None, retention)
         path = parsed.database
@@ -152,7 +157,7 @@ class DataKeyStore:
         file = Path(path)
         file.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(file, os.O_RDWR | os.O_CREAT, 0o600))
-        engine = _sqlite_engine(f"sqlite:///{file}")
+        engine = _sqlite_engine(f"sqlite:///{file}", **SQLITE_POOL)
         key_metadata.create_all(engine)
         return cls(engine, file.with_name(file.name + ".snapshots"), retention)
 
@@ -201,13 +206,8 @@ class DataKeyStore:
         found: dict[str, bytes] = {}
         with _reading(self.engine) as connection:
             for chunk in _chunks(set(subject_ids)):
-                found.update(
-                    connection.execute(
-                        select(data_keys.c.subject_id, data_keys.c.wrapped_key).where(
-                            data_keys.c.subject_id.in_(chunk)
-                        )
-                    ).all()
-                )
+                rows = driver.select_in(connection, _GET, chunk)
+                found.update((subject, bytes(wrapped)) for subject, wrapped in rows)
         return found
 
     def discard(self, subject_ids: Collection[str]) -> None:
