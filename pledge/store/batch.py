@@ -52,7 +52,11 @@ _MARKS = (
     .where(subjects.c.subject_id.in_(bindparam("ids", expanding=True)))
     .group_by(subjects.c.subject_id, subjects.c.status)
 )
-_LOCK = text("SELECT 1 FROM subjects WHERE subject_id = ANY(:ids) FOR SHARE")
+_LOCK = text("SELECT 1 FROM subjects WHERE subject_id = ANY(:ids) ORDER BY subject_id FOR SHARE")
+# PostgreSQL's deadlock and serialization failures: a writer holding one subject's row while
+# waiting for another that this batch holds. One side is rolled back whole and may run again.
+_RETRY = {"40P01", "40001"}
+_TRIES = 3
 
 
 def marks(connection: Connection, subject_ids: Sequence[str]) -> dict[str, Mark]:
@@ -165,29 +169,38 @@ class LeafCommit:
 
     def _write(self, batch: list[Ticket]) -> None:
         error: BaseException | None = None
+        for _ in range(_TRIES):
+            try:
+                self._attempt(batch)
+                error = None
+            except SQLAlchemyError as exc:
+                error = AuditWriteError(
+                    "the audit log could not be written, so the read was not carried out "
+                    f"({type(getattr(exc, 'orig', None) or exc).__name__})"
+                )
+                if getattr(getattr(exc, "orig", None), "sqlstate", None) in _RETRY:
+                    continue  # rolled back whole: the batch can simply run again
+            except Exception as exc:  # every read in the batch fails with it: nothing released
+                error = exc
+            break
+        for ticket in batch:
+            ticket.error = error
+
+    def _attempt(self, batch: list[Ticket]) -> None:
         self._writers.acquire()
         try:
             with self._engine.connect() as connection, connection.begin():
                 seen = {s: m for t in batch for s, m in t.seen.items()}
-                now = marks(connection, list(seen)) if seen else {}
+                now = marks(connection, sorted(seen)) if seen else {}
                 for ticket in batch:
                     if changed(ticket.seen, now):
                         ticket.records, ticket.redone = ticket.redo(connection), True
                 ids = iter(self._queue(connection, [r for t in batch for r in t.records]))
                 for ticket in batch:
                     ticket.ids = [next(ids) for _ in ticket.records]
-        except SQLAlchemyError as exc:
-            error = AuditWriteError(
-                "the audit log could not be written, so the read was not carried out "
-                f"({type(getattr(exc, 'orig', None) or exc).__name__})"
-            )
-        except Exception as exc:  # every read in the batch fails with it: nothing released
-            error = exc
         finally:
             with suppress(Exception):
                 self._writers.release()
-        for ticket in batch:
-            ticket.error = error
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
