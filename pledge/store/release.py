@@ -1,17 +1,19 @@
 """THE read path: every value that leaves the store (a read, a disclosure, an export, an email
-address for the mail gate) leaves through :func:`within`.
+address for the mail gate) leaves through :func:`judge`, with its audit leaf.
 
 For a set of subjects it loads the values with the point and policy version each was collected
 under, asks the decision function once per (version, point) group (in bulk across subjects),
-queues one audit leaf per subject in the caller's transaction, and only then may anything be
-decrypted. A value is released only if the point it was collected at collects it for the
+has one audit leaf per subject written, and only then may anything be decrypted. A value is released only if the point it was collected at collects it for the
 purpose asked: the same category given at another point, for other purposes, stays withheld.
 Same-named fields from different points are kept apart by their ``point.field`` key.
 
-:meth:`Vault.release <pledge.store.vault.Vault.release>` runs it in a transaction of its own and
-decrypts after the commit, so a read the log cannot record returns nothing. Callers that hand
-the values on inside the same transaction (a disclosure row, a message in the outbox) open them
-there: nothing they write outlives a transaction whose leaf did not commit.
+:meth:`Vault.release <pledge.store.vault.Vault.release>` (:func:`release`) decides on a snapshot
+of its own and has its leaves committed together with other reads' (:mod:`pledge.store.batch`,
+which decides again should a subject change in between); it decrypts after that commit, so a
+read the log cannot record returns nothing. Callers that hand the values on inside a
+transaction of theirs (a disclosure row, a message in the outbox) use :func:`within`, which
+queues the leaves in that transaction, and open the values there: nothing they write outlives
+a transaction whose leaf did not commit.
 """
 
 from __future__ import annotations
