@@ -3,8 +3,9 @@ address for the mail gate) leaves through :func:`judge`, with its audit leaf.
 
 For a set of subjects it loads the values with the point and policy version each was collected
 under, asks the decision function once per (version, point) group (in bulk across subjects),
-has one audit leaf per subject written, and only then may anything be decrypted. A value is released only if the point it was collected at collects it for the
-purpose asked: the same category given at another point, for other purposes, stays withheld.
+has one audit leaf per subject written, and only then may anything be decrypted. A value is
+released only if the point it was collected at collects it for the purpose asked: the same
+category given at another point, for other purposes, stays withheld.
 Same-named fields from different points are kept apart by their ``point.field`` key.
 
 :meth:`Vault.release <pledge.store.vault.Vault.release>` (:func:`release`) decides on a snapshot
