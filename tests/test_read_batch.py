@@ -8,6 +8,7 @@ nothing to any read in its batch; many concurrent reads each get exactly one lea
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 
@@ -190,3 +191,26 @@ def test_concurrent_reads_share_commits_and_each_gets_one_leaf(
     assert check.ok
     assert check.entries == before + 160
     assert sum(len(reads_of(vault, s)) for s in subjects) == 160
+
+
+def test_an_awaited_read_is_audited_once_and_fails_closed(
+    vault_factory: VaultFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The event loop's read (the API's): one leaf when it succeeds; nothing opened when its
+    leaf cannot be written."""
+    vault = vault_factory("zimbra")
+    subject = member(vault)
+    read = asyncio.run(vault.read_async(subject, FORUM, SHOWN))
+    assert read.values == {"forum.email": "f0@example.com"}
+    assert len(reads_of(vault, subject)) == 1
+    opened: list[str] = []
+    real_open = vault.open_value
+    monkeypatch.setattr(vault, "open_value", lambda *a: opened.append("x") or real_open(*a))
+
+    def broken(connection: object, *records: Record) -> list[int]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(vault, "record", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        asyncio.run(vault.read_async(subject, FORUM, SHOWN))
+    assert opened == []
