@@ -1005,7 +1005,8 @@ def test_bitrix_a_purpose_new_in_this_version_is_refused_for_older_data_with_the
         "collected_under_earlier_version",
         "the data was collected under policy version '2004-03-30', which did not allow this "
         f"(it had no purpose '{profiling}'); it follows version '2006-10-17' once the person "
-        "consents to it (choice 'policy:2006-10-17')",
+        "consents to it (choice 'policy:2006-10-17'), or, unless they opt out, when the notice "
+        "period of version '2006-10-17' ends",
         "changes.material_change_needs_consent",
     )
     agreed = request._replace(

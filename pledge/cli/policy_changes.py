@@ -18,11 +18,14 @@ from rich.text import Text
 
 from pledge.cli._output import console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
-from pledge.errors import ConflictError
+from pledge.errors import ConflictError, InputError
+from pledge.mail.policy_notice import NoticeRun, send_policy_notices
+from pledge.mail.settings import load_mail_settings
 from pledge.policy import load_policy
 from pledge.policy.diff import diff_policies
 from pledge.policy.impact import impact
 from pledge.policy.notice import build_notice, render_notice
+from pledge.store.vault import Vault
 
 OldFile = Annotated[Path, typer.Argument(help="The policy file as it was.", show_default=False)]
 NewFile = Annotated[Path, typer.Argument(help="The policy file as proposed.", show_default=False)]
@@ -124,6 +127,7 @@ def simulate(
                 "values_by_version": touch.by_version,
                 "people": people,
                 "waits_for_consent": touch.waits_for_consent,
+                "waits_for_notice": touch.waits_for_notice,
             }
             for touch, people in rows
         ],
@@ -138,7 +142,7 @@ def simulate(
         title=f"{result.old_version} -> {result.new_version}: material changes",
         title_justify="left",
     )
-    for column in ("Change", "Values touched", "By version", "People", "Waits for consent"):
+    for column in ("Change", "Values touched", "By version", "People", "Older data waits for"):
         table.add_column(column, overflow="fold")
     for touch, people in rows:
         table.add_row(
@@ -146,7 +150,11 @@ def simulate(
             str(touch.values),
             Text(", ".join(f"{v}: {n}" for v, n in touch.by_version.items()) or "-"),
             "everyone" if touch.points is None else str(people),
-            "yes" if touch.waits_for_consent else "no",
+            "consent"
+            if touch.waits_for_consent
+            else f"{proposed.changes.notice_days} days' notice"
+            if touch.waits_for_notice
+            else "-",
         )
     console.print(table)
     console.print(f"{notices} people would be sent a notice of these changes")
@@ -159,7 +167,8 @@ def publish(
     as_json: AsJson = False,
 ) -> None:
     """Make FILE the policy this store enforces; every earlier version stays on record, and data
-    keeps the limits of the version it was collected under."""
+    keeps the limits of the version it was collected under. With material changes: prints the
+    home-page banner and mails each person they touch one notice (see `pledge policy notify`)."""
     with vault_for(file, data_dir, database_url, sequencer=False) as vault:
         history = vault.policy_history()
         current = vault.policy
@@ -169,22 +178,65 @@ def publish(
                 f"version '{current.version}' was published before '{latest}', which is in "
                 "force; to go back, publish the old rules under a new version"
             )
-        earlier = [v for v, _ in history if v != current.version]
-        before = current.history[earlier[-1]].policy if earlier else None
-    result = diff_policies(before, current.policy) if before is not None else None
-    report = {
+        change = vault.policy_change()
+        run, unsent = _notify(vault) if change and change.material else (None, None)
+    report: dict[str, object] = {
         "version": current.version,
-        "previous": before.version if before is not None else None,
-        "material": [c.as_dict() for c in result.material] if result else [],
+        "previous": change.previous if change else None,
+        "material": [c.as_dict() for c in change.material] if change else [],
     }
+    if change and change.material:
+        report |= {
+            "banner": change.banner(),
+            "takes_effect": change.takes_effect.isoformat() if change.takes_effect else None,
+            "notices": run.to_dict()["notices"] if run else None,
+            "notices_not_sent": unsent or (run.not_sent if run else None),
+        }
     if as_json:
         print_json(report)
         return
     console.print(f"policy {current.version} is in force")
-    if result is not None:
+    if change is None:
+        return
+    console.print(f"{len(change.material)} material change(s) since {change.previous}")
+    if change.material:
+        console.print(Text(f"home-page banner: {change.banner()}"))
+        _say_notices(run, unsent)
+
+
+def notify(
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+    as_json: AsJson = False,
+) -> None:
+    """Mail the notices of the version in force to the people its material changes touch, who
+    were not mailed yet (run it again after a failure: nobody gets two)."""
+    with vault_for(None, data_dir, database_url, sequencer=False) as vault:
+        run, unsent = _notify(vault)
+    if as_json:
+        print_json(run.to_dict() if run else {"notices": None, "not_sent": unsent})
+        return
+    _say_notices(run, unsent)
+
+
+def _notify(vault: Vault) -> tuple[NoticeRun | None, str | None]:
+    """Queue the notices; without the mail settings they need, why none were."""
+    try:
+        return send_policy_notices(vault, load_mail_settings()), None
+    except InputError as missing:
+        return None, missing.message
+
+
+def _say_notices(run: NoticeRun | None, unsent: str | None) -> None:
+    if unsent is not None:
+        console.print(f"notices not mailed: {unsent}; then run `pledge policy notify`")
+    elif run is None or run.summary is None:
+        console.print(f"no notice to mail: {run.not_sent if run else 'no earlier version'}")
+    else:
+        skipped = sum(run.summary.skipped.values())
         console.print(
-            f"{len(result.material)} material change(s) since {before.version if before else '-'}"
-            + ("; `pledge policy simulate` shows whom they reach" if result.material else "")
+            f"{run.summary.queued} notice(s) queued for delivery ({run.summary.already_queued} "
+            f"queued before, {skipped} skipped by the policy); `pledge mail deliver` sends them"
         )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -207,17 +207,19 @@ class Gate:
         subject_ids: Sequence[str],
         *,
         dry_run: bool,
-        context: Mapping[str, str] | None = None,
+        context: Mapping[str, object] | None = None,
+        per_subject: Callable[[str], Mapping[str, object]] | None = None,
     ) -> ChunkResult:
         """Gate one chunk: decide, and (unless ``dry_run``) render into the outbox and audit,
         all in one transaction. People already queued for ``campaign`` are left alone.
-        ``context`` adds template variables (a confirmation link)."""
+        ``context`` adds template variables (a confirmation link); ``per_subject(id)`` adds
+        those of one recipient (their own opt-out link)."""
         extra = dict(context or {})
         if dry_run:
             with self.vault.snapshot() as connection:
-                return self._process(connection, campaign, subject_ids, True, extra)
+                return self._process(connection, campaign, subject_ids, True, extra, per_subject)
         with self.vault.write() as connection:
-            return self._process(connection, campaign, subject_ids, False, extra)
+            return self._process(connection, campaign, subject_ids, False, extra, per_subject)
 
     def _process(
         self,
@@ -225,7 +227,8 @@ class Gate:
         campaign: str,
         subject_ids: Sequence[str],
         dry_run: bool,
-        extra: dict[str, str],
+        extra: dict[str, object],
+        per_subject: Callable[[str], Mapping[str, object]] | None = None,
     ) -> ChunkResult:
         done = set(
             connection.execute(
@@ -277,8 +280,9 @@ class Gate:
             reason = verdict.skip
             if reason is None and not dry_run:
                 message_id = ids.get(subject) or message_id_for(campaign, subject, self.domain)
+                own = extra if per_subject is None else {**extra, **per_subject(subject)}
                 try:
-                    row = self._render(campaign, verdict, message_id, now, extra)
+                    row = self._render(campaign, verdict, message_id, now, own)
                 except NotFoundError:
                     continue  # erased since the decision: its key is gone
                 if row is None:
@@ -322,7 +326,7 @@ class Gate:
         verdict: Verdict,
         message_id: str,
         now: dt.datetime,
-        extra: dict[str, str],
+        extra: Mapping[str, object],
     ) -> dict[str, object] | None:
         grant, email = verdict.grant, verdict.email
         assert email is not None

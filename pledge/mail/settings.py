@@ -89,6 +89,15 @@ class MailSettings(BaseSettings):
         default=None,
         description="The policy's transactional communication that tells people each step of "
         "their requests; default the one sign-in links go as.",
+    notice_communication: str | None = Field(
+        default=None,
+        description="The policy's service communication that notices of a material policy "
+        "change are sent as; unset, none is sent (the home-page banner still is shown).",
+    )
+    notice_url: str | None = Field(
+        default=None,
+        description="https:// base of the pages where a person opts out of a policy change; "
+        "the token is appended.",
     )
     chunk_size: int = Field(default=1000, ge=1, description="Recipients gated per transaction.")
     batch_size: int = Field(default=100, ge=1, description="Messages a worker claims at once.")

@@ -11,6 +11,7 @@ Deny by default: a category, purpose or actor the policy does not name yields no
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,7 +27,6 @@ from pledge.policy.decision import (
     channel_choice,
     purpose_choice,
     recipient_choice,
-    version_choice,
     visibility_choice,
 )
 from pledge.policy.model import (
@@ -38,6 +38,7 @@ from pledge.policy.model import (
     Storage,
 )
 from pledge.policy.taxonomy import ancestors, covers
+from pledge.policy.windows import Followed, Windows
 
 CHANNEL_CATEGORIES: dict[Channel, tuple[str, ...]] = {
     Channel.email: ("user.contact.email", "user.name"),
@@ -173,10 +174,24 @@ class Plan:
 class CompiledPolicy:
     """A checked policy in the form decisions need. Build it with :func:`compile_policy`."""
 
-    def __init__(self, policy: Policy, history: Iterable[CompiledPolicy] = ()) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        history: Iterable[CompiledPolicy] = (),
+        windows: Windows | None = None,
+    ) -> None:
         self.policy = policy
         self.version = policy.version
         self.history: dict[str, CompiledPolicy] = {h.version: h for h in history}
+        if windows is None:
+            order = [v for v in self.history if v != self.version]
+            windows = Windows((*order, self.version))
+        self.windows = windows
+        self._opt_out = {
+            version: not compiled.policy.changes.material_change_needs_consent
+            for version, compiled in (*self.history.items(), (self.version, self))
+        }
+        self._moments: dict[frozenset[str], CompiledPolicy] = {windows.closed: self}
         self._plans: BoundedCache[tuple[Actor, str], Plan] = BoundedCache(CACHE_LIMIT)
         self._pass_through = tuple(
             key for key, h in policy.categories.items() if h.storage is Storage.pass_through
@@ -185,6 +200,25 @@ class CompiledPolicy:
         self._sources: BoundedCache[tuple[str, str, frozenset[str] | None], list[str]] = (
             BoundedCache(CACHE_LIMIT)
         )
+
+    def at(self, now: dt.datetime) -> CompiledPolicy:
+        """This policy as it decides at ``now``: the same rules, with the notice windows that
+        had closed by then (one compiled form per set of closed windows, plans kept)."""
+        closed = self.windows.closed_at(now)
+        found = self._moments.get(closed)
+        if found is None:
+            found = CompiledPolicy(self.policy, self.history.values(), self.windows.at(now))
+            found._moments = self._moments
+            self._moments[closed] = found
+        return found
+
+    def followed(self, collected: str, choices: Choices) -> Followed:
+        """Which version data collected under ``collected`` follows for a person with these
+        choices (see :mod:`pledge.policy.windows`)."""
+        return self.windows.follows(collected, self.version, choices, self._opt_out)
+
+    def version_policy(self, version: str) -> CompiledPolicy:
+        return self if version == self.version else self.history[version]
 
     # --- facts about the policy used while planning -----------------------------------------
 
@@ -238,10 +272,13 @@ class CompiledPolicy:
         return plan
 
 
-def compile_policy(policy: Policy, history: Iterable[CompiledPolicy] = ()) -> CompiledPolicy:
+def compile_policy(
+    policy: Policy, history: Iterable[CompiledPolicy] = (), windows: Windows | None = None
+) -> CompiledPolicy:
     """Compile ``policy``; ``history`` holds the earlier versions data may have been collected
-    under, whose limits still apply to that data."""
-    return CompiledPolicy(policy, history)
+    under, whose limits still apply to that data; ``windows`` says when each version's notice
+    period ends (none known: no window has closed)."""
+    return CompiledPolicy(policy, history, windows)
 
 
 def _deny(reason: Reason) -> Decision:
@@ -559,16 +596,12 @@ def _hidden_fields(
 def _under_collection_version(
     policy: CompiledPolicy, request: Request, current: Decision
 ) -> Decision:
-    """Data keeps the limits of the version it was collected under, unless the person gave
-    express consent to the newer one."""
+    """Data keeps the limits of the version it was collected under until it follows a later
+    one: by the person's express consent, or (where the policy says so) once that version's
+    notice window closed without their opting out. Limits the person set stay either way."""
     version = request.collected_under
     assert version is not None
-    if not policy.policy.changes.material_change_needs_consent or (
-        version_choice(policy.version) in request.choices.granted
-    ):
-        return current
-    earlier = policy.history.get(version)
-    if earlier is None:
+    if version not in policy.history:
         return _deny(
             Reason(
                 "unknown_version",
@@ -576,37 +609,109 @@ def _under_collection_version(
                 "version",
             )
         )
+    followed = policy.followed(version, request.choices)
+    decision = current
+    if followed.version != policy.version:
+        decision = _older_limits(policy, request, current, followed)
+    if followed.base != followed.version:
+        decision = _persons_limits(policy, request, decision, followed.base)
+    return decision
+
+
+def _older_limits(
+    policy: CompiledPolicy, request: Request, current: Decision, followed: Followed
+) -> Decision:
+    """``current`` narrowed to what the version the data still follows allows."""
+    earlier = policy.version_policy(followed.version)
     try:
         then = decide(earlier, request._replace(collected_under=None))
     except InputError as exc:
         # The use names something (a purpose, an actor, a category) that version did not have.
         missing = ", ".join(f"{kind} '{name}'" for kind, name in exc.fields.items())
-        return _version_limit(policy.version, version, current, f"it had no {missing}")
+        return _version_limit(policy, request, followed, current, f"it had no {missing}")
     if then.allowed and current.allowed:
         return current
     denial = then.denial
     why = denial.message if denial is not None else "it released none of it"
-    return _version_limit(policy.version, version, current, why, then.released)
+    return _version_limit(policy, request, followed, current, why, then.released)
+
+
+# What a person's own choices refuse: these limits hold until the person consents expressly.
+_PERSONS_LIMITS = frozenset({"consent_withdrawn", "no_consent", "channel_opted_out", "stop_all"})
+
+
+def _persons_limits(
+    policy: CompiledPolicy, request: Request, decision: Decision, base: str
+) -> Decision:
+    """Withhold everything when the person's choices refused this use under ``base`` (the
+    version they collected or consented under): a later version never loosens a limit the
+    person set, whatever it says, until they consent to it."""
+    then = policy.version_policy(base)
+    if request.purpose not in then.policy.purposes:
+        return decision
+    recipient = then.policy.recipients.get(request.actor.name)
+    consent_to = (
+        request.actor.name
+        if request.actor.kind == "recipient"
+        and recipient is not None
+        and recipient.condition is Condition.consent
+        else None
+    )
+    refused = _subject_gate(then, request.purpose, consent_to).check(request.choices)
+    if refused is None or refused.code not in _PERSONS_LIMITS:
+        return decision
+    limit = Reason(
+        "limit_set_by_person",
+        f"under policy version '{base}' the person's own choice refused this "
+        f"({refused.message}); a later version changes that only with their express consent "
+        f"(choice 'policy:{policy.version}')",
+        refused.ref,
+    )
+    withheld = (*decision.withheld, *((c, limit) for c in sorted(decision.released)))
+    reasons = (*decision.reasons, limit) if decision.allowed else decision.reasons
+    return Decision(False, frozenset(), withheld, reasons)
 
 
 def _version_limit(
-    active: str,
-    version: str,
+    policy: CompiledPolicy,
+    request: Request,
+    followed: Followed,
     current: Decision,
     why: str,
     then_released: frozenset[str] = frozenset(),
 ) -> Decision:
-    """``current`` narrowed to what the version the data was collected under released. Each
+    """``current`` narrowed to what the version the data still follows released. Each
     category only that version refused is withheld with the reason, which also says what lifts
-    it: the person's express consent to the active version. Where the active version refuses
-    on its own, its reasons stay the ones that explain the refusal."""
-    limit = Reason(
-        "collected_under_earlier_version",
-        f"the data was collected under policy version '{version}', which did not allow this "
-        f"({why}); it follows version '{active}' once the person consents to it "
-        f"(choice 'policy:{active}')",
-        "changes.material_change_needs_consent",
-    )
+    it: the person's express consent to the active version, or the close of its notice window.
+    Where the active version refuses on its own, its reasons stay the ones that explain it."""
+    active, version = policy.version, followed.version
+    collected = request.collected_under
+    was = f"collected under policy version '{version}'"
+    if collected != version:
+        was = f"collected under policy version '{collected}' and follows version '{version}'"
+    if followed.opted_out is not None:
+        limit = Reason(
+            "opted_out_of_change",
+            f"the data was {was}, which did not allow this ({why}); the person opted out of "
+            f"the changes of version '{followed.opted_out}' (choice "
+            f"'policy:{followed.opted_out}'), so their data keeps the earlier limits",
+            "changes.material_change_needs_consent",
+        )
+    else:
+        lifted = f"once the person consents to it (choice 'policy:{active}')"
+        if followed.waiting is not None:
+            end = policy.windows.end_of(followed.waiting)
+            when = f" ({end:%Y-%m-%d %H:%M} UTC)" if end is not None else ""
+            lifted += (
+                f", or, unless they opt out, when the notice period of version "
+                f"'{followed.waiting}' ends{when}"
+            )
+        limit = Reason(
+            "collected_under_earlier_version",
+            f"the data was {was}, which did not allow this ({why}); it follows version "
+            f"'{active}' {lifted}",
+            "changes.material_change_needs_consent",
+        )
     released = current.released & then_released
     withheld = (*current.withheld, *((c, limit) for c in sorted(current.released - released)))
     reasons = (*current.reasons, limit) if current.allowed else current.reasons

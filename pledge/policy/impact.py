@@ -3,8 +3,9 @@
 Each material change of :func:`pledge.policy.diff.diff_policies` touches data collected at some
 collection points (or everyone's, for a change to rights or notice); given counts of the values
 held per point, field, category and version, :func:`impact` says how many values each change
-touches, which points' people must be told, and which new uses would wait for consent, since
-data keeps the limits of the version it was collected under until its person agrees otherwise.
+touches, which points' people must be told, and which new uses would wait for consent (or for
+the notice period to end), since data keeps the limits of the version it was collected under
+until its person agrees otherwise or, where the policy says so, the notice period is over.
 Pure: the counts come from the store, the people behind a set of points are counted there too.
 """
 
@@ -57,7 +58,8 @@ class Touch:
     points: frozenset[str] | None  # None: every person held
     values: int
     by_version: dict[str, int]
-    waits_for_consent: bool
+    waits_for_consent: bool  # older data follows it only with the person's express consent
+    waits_for_notice: bool  # older data follows it once the notice period is over
 
 
 def impact(old: Policy, new: Policy, diff: PolicyDiff, held: Sequence[Held]) -> list[Touch]:
@@ -69,14 +71,15 @@ def impact(old: Policy, new: Policy, diff: PolicyDiff, held: Sequence[Held]) -> 
         by_version: dict[str, int] = {}
         for h in chosen:
             by_version[h.version] = by_version.get(h.version, 0) + h.values
-        older = any(v != new.version for v in by_version)
+        waits = any(v != new.version for v in by_version) and _is_new_use(change)
         touches.append(
             Touch(
                 change,
                 points,
                 sum(by_version.values()),
                 dict(sorted(by_version.items())),
-                waits_for_consent=keeps_limits and older and _is_new_use(change),
+                waits_for_consent=waits and keeps_limits,
+                waits_for_notice=waits and not keeps_limits,
             )
         )
     return touches

@@ -9,10 +9,15 @@ from pledge.errors import PolicyError
 from pledge.policy.compiled import CompiledPolicy, compile_policy
 from pledge.policy.consistency import problems
 from pledge.policy.loader import dotted, parse_policy, read_policy_text
+from pledge.policy.windows import Windows
 
 
 def load_policy_text(
-    text: str, *, file: str = "<policy>", history: Iterable[CompiledPolicy] = ()
+    text: str,
+    *,
+    file: str = "<policy>",
+    history: Iterable[CompiledPolicy] = (),
+    windows: Windows | None = None,
 ) -> CompiledPolicy:
     policy, positions = parse_policy(text, file=file)
     found = problems(policy)
@@ -23,7 +28,7 @@ def load_policy_text(
         line, column = positions.find(loc)
         path = dotted(loc)
         raise PolicyError(message, file=file, line=line, column=column, path=path)
-    return compile_policy(policy, history)
+    return compile_policy(policy, history, windows)
 
 
 def load_policy(path: str | Path, history: Iterable[CompiledPolicy] = ()) -> CompiledPolicy:

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from sqlalchemy import Connection, Engine, insert, select
 
 from pledge.errors import PolicyError
-from pledge.policy import CompiledPolicy, load_policy_text
+from pledge.policy import CompiledPolicy, compile_policy, load_policy_text
+from pledge.policy.windows import Windows, window_ends
 from pledge.store.database import reading
 from pledge.store.keys import KeyProvider
 from pledge.store.schema import meta, policy_versions
@@ -55,31 +56,38 @@ def load_secrets(engine: Engine, keys: KeyProvider) -> StoreSecrets:
 
 
 def activate_policy(engine: Engine, text: str, file: str, now: dt.datetime) -> CompiledPolicy:
-    """Compile ``text`` with every earlier recorded version as its history, and record it."""
+    """Compile ``text`` with every earlier recorded version as its history (in the order they
+    were published, with when each one's notice window closes), and record it."""
     with engine.begin() as connection:
-        recorded = dict(
-            connection.execute(select(policy_versions.c.version, policy_versions.c.text)).all()
-        )
+        recorded = connection.execute(
+            select(
+                policy_versions.c.version, policy_versions.c.text, policy_versions.c.activated_at
+            ).order_by(policy_versions.c.activated_at, policy_versions.c.version)
+        ).all()
         history = [
             load_policy_text(old_text, file=f"<recorded policy {version}>")
-            for version, old_text in recorded.items()
+            for version, old_text, _ in recorded
         ]
-        compiled = load_policy_text(text, file=file, history=history)
-        known = recorded.get(compiled.version)
+        draft = load_policy_text(text, file=file)
+        known = {version: old_text for version, old_text, _ in recorded}.get(draft.version)
         if known is None:
             connection.execute(
-                insert(policy_versions).values(
-                    version=compiled.version, text=text, activated_at=now
-                )
+                insert(policy_versions).values(version=draft.version, text=text, activated_at=now)
             )
+            published = [(h.policy, at) for h, (_, _, at) in zip(history, recorded, strict=True)]
+            published.append((draft.policy, now))
         elif known != text:
             raise PolicyError(
-                f"version '{compiled.version}' is already recorded with different text; "
+                f"version '{draft.version}' is already recorded with different text; "
                 "a changed policy needs a new version",
                 file=file,
                 path="version",
             )
-    return compiled
+        else:
+            published = [(h.policy, at) for h, (_, _, at) in zip(history, recorded, strict=True)]
+    windows = Windows(tuple(p.version for p, _ in published), window_ends(published))
+    earlier = [h for h in history if h.version != draft.version]
+    return compile_policy(draft.policy, earlier, windows.at(now))
 
 
 def policy_history(engine: Engine) -> list[tuple[str, dt.datetime]]:

@@ -64,3 +64,41 @@ def people(connection: Connection, points: Iterable[str] | None) -> int:
         )
     count: int = connection.execute(query).scalar_one()
     return count
+
+
+def holders(
+    connection: Connection, points: Iterable[str] | None, after: str, limit: int
+) -> list[str]:
+    """Active subjects holding a value from any of ``points`` (every active subject: None),
+    in id order after ``after``: one page of the people a policy change must be told of."""
+    if points is None:
+        query = select(subjects.c.subject_id).where(_ACTIVE, subjects.c.subject_id > after)
+        column = subjects.c.subject_id
+    else:
+        query = (
+            select(personal_values.c.subject_id)
+            .distinct()
+            .join(subjects, subjects.c.subject_id == personal_values.c.subject_id)
+            .where(
+                _ACTIVE,
+                personal_values.c.point.in_(sorted(set(points))),
+                personal_values.c.subject_id > after,
+            )
+        )
+        column = personal_values.c.subject_id
+    return list(connection.execute(query.order_by(column).limit(limit)).scalars())
+
+
+def points_held(connection: Connection, subject_ids: Iterable[str]) -> dict[str, set[str]]:
+    """The points each of ``subject_ids`` gave values at (none named: points only)."""
+    wanted = list(subject_ids)
+    found: dict[str, set[str]] = {s: set() for s in wanted}
+    if wanted:
+        query = (
+            select(personal_values.c.subject_id, personal_values.c.point)
+            .distinct()
+            .where(personal_values.c.subject_id.in_(wanted))
+        )
+        for subject, point in connection.execute(query):
+            found[subject].add(point)
+    return found

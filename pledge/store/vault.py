@@ -33,6 +33,7 @@ from pledge.policy import (
     Choices,
     CompiledPolicy,
 )
+from pledge.policy.announce import Announcement, announcement
 from pledge.policy.model import Basis, WebLogs
 from pledge.store import (
     aggregates,
@@ -41,6 +42,7 @@ from pledge.store import (
     credentials,
     disclosure,
     holdings,
+    notices,
     pending,
     receipts,
     request_work,
@@ -109,7 +111,7 @@ class Vault:
         self.engine = engine
         self.keys = keys
         self.key_store = key_store
-        self.policy = policy
+        self._policy = policy
         self.index = index
         self.audit = audit
         self.clock = clock
@@ -120,6 +122,12 @@ class Vault:
         )
         self.hasher = PasswordHasher()  # argon2id, today's recommended parameters
         self.replayed_erasures = 0  # erasures from the key store's ledger finished at open
+
+    @property
+    def policy(self) -> CompiledPolicy:
+        """The policy in force, as it decides now: a notice window that has closed since the
+        store opened lets the new version's uses reach older data from that moment."""
+        return self._policy.at(self.clock())
 
     def write(self) -> AbstractContextManager[Connection]:
         """A transaction shared with concurrent writers (group commit); durable on exit."""
@@ -348,6 +356,51 @@ class Vault:
         """How many active subjects hold a value from any of ``points`` (None: all of them)."""
         with reading(self.engine) as connection:
             return holdings.people(connection, points)
+
+    def notice_holders(
+        self, points: Iterable[str] | None, *, after: str = "", limit: int = 1000
+    ) -> list[str]:
+        """One page of the active subjects holding values from ``points`` (None: everyone),
+        in id order after ``after``: the people a policy change must be told of."""
+        with reading(self.engine) as connection:
+            return holdings.holders(connection, points, after, limit)
+
+    def points_held(self, subject_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The collection points each subject gave values at (points only, nothing opened)."""
+        with reading(self.engine) as connection:
+            return holdings.points_held(connection, subject_ids)
+
+    # --- policy changes: the announcement and opting out (see pledge.store.notices) --------
+
+    def policy_change(self) -> Announcement | None:
+        """What changed in the version in force against the one before it, with its banner
+        text and when its new uses reach older data; None for a store's first version."""
+        return announcement(self.policy)
+
+    @cached_property
+    def _opt_out_links(self) -> notices.OptOutLinks:
+        return notices.OptOutLinks(named_secret(self.engine, self.keys, notices.KEY_NAME))
+
+    def opt_out_token(self, subject: str, version: str) -> str:
+        """The token of the link in ``subject``'s notice of ``version`` that refuses it."""
+        return self._opt_out_links.token(subject, version, notices.link_expiry(self, version))
+
+    def check_opt_out(self, token: str) -> tuple[str, str]:
+        """The (subject, version) of a genuine, unexpired opt-out link, without using it."""
+        subject, version = self._opt_out_links.check(self, token)
+        self.require_subject(subject)
+        return subject, version
+
+    def opt_out_by_link(self, token: str) -> notices.OptOut:
+        subject, version = self.check_opt_out(token)
+        return notices.opt_out(self, subject, version, source=f"notice:{version}")
+
+    def opt_out_of_change(
+        self, subject: str, version: str, *, source: str = "privacy_center"
+    ) -> notices.OptOut:
+        """``subject`` refuses the changes of ``version``: data they gave before it keeps the
+        earlier limits. Recorded once, however often asked."""
+        return notices.opt_out(self, subject, version, source=source)
 
     # --- purpose-bound reads ----------------------------------------------------------------
 

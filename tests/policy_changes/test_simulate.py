@@ -62,12 +62,16 @@ def test_each_material_change_is_counted_where_the_data_is(vault_factory: VaultF
     assert added.by_version == {old.version: 5}
     assert added.points == {"product_registration", "purchase"}
     assert vault.people_holding(added.points) == 5
-    assert added.waits_for_consent  # held under the old version, which named no such recipient
+    # Held under the old version, which named no such recipient: Bitrix's version reaches it
+    # when the notice period is over, for those who did not opt out (no consent asked).
+    assert added.waits_for_notice
+    assert not added.waits_for_consent
 
     rights = touches["right_removed"]
     assert rights.points is None  # everyone
     assert vault.people_holding(None) == 5
     assert not rights.waits_for_consent
+    assert not rights.waits_for_notice
 
 
 def test_erased_people_are_not_counted(vault_factory: VaultFactory) -> None:
