@@ -7,6 +7,7 @@ for its reason (code and policy path), so that a right answer for a wrong reason
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -52,6 +53,11 @@ LEGAL = "third_party_sharing.legal_obligation"
 @cache
 def policy(name: str) -> CompiledPolicy:
     return load_policy(POLICIES / f"{name}.yaml")
+
+
+def after_transfer(name: str) -> CompiledPolicy:
+    """The policy once a business transfer to its successor is recorded in the store."""
+    return policy(name).at(dt.datetime(2024, 5, 1, tzinfo=dt.UTC), frozenset({"successor"}))
 
 
 def ask(
@@ -376,7 +382,9 @@ def test_zimbra_error_reports_are_not_disclosed_for_anything_but_troubleshooting
         ("essential.service", NO_CHOICES),
         (MARKETING, granted(MARKETING)),
     ):
-        decision = ask("zimbra", successor, purpose, "user.error_report", choices=choices)
+        decision = ask(
+            after_transfer("zimbra"), successor, purpose, "user.error_report", choices=choices
+        )
         refused(decision, "not_collected_for_purpose", "collection_points")
     vendors = ask("zimbra", Actor.recipient("service_vendors"), TROUBLESHOOT, "user.error_report")
     refused(vendors, "category_not_granted", "recipients.service_vendors.categories")
@@ -476,14 +484,17 @@ def test_zimbra_web_log_is_used_in_aggregate_only() -> None:
 
 def test_zimbra_successor_in_a_merger_keeps_the_persons_choices() -> None:
     successor = Actor.recipient("successor")
-    service = ask("zimbra", successor, "essential.service", "user.name", "user.contact.email")
+    before = ask("zimbra", successor, "essential.service", "user.name", "user.contact.email")
+    refused(before, "event_not_recorded", "recipients.successor.kind")
+    merged = after_transfer("zimbra")
+    service = ask(merged, successor, "essential.service", "user.name", "user.contact.email")
     assert service.allowed
     refused(
-        ask("zimbra", successor, MARKETING, "user.contact.email"),
+        ask(merged, successor, MARKETING, "user.contact.email"),
         "no_consent",
         f"purposes.{MARKETING}.basis",
     )
-    password = ask("zimbra", successor, "essential.service", "user.authorization.credentials")
+    password = ask(merged, successor, "essential.service", "user.authorization.credentials")
     refused(password, "category_not_granted", "recipients.successor.categories")
 
 
@@ -950,9 +961,14 @@ def test_bitrix_deactivation_keeps_only_what_legal_compliance_needs() -> None:
 
 def test_bitrix_successor_keeps_the_persons_choices() -> None:
     successor = Actor.recipient("successor")
-    assert ask("bitrix", successor, "essential.service", "user.name").allowed
     refused(
-        ask("bitrix", successor, MARKETING, "user.contact.email"),
+        ask("bitrix", successor, "essential.service", "user.name"),
+        "event_not_recorded",
+        "recipients.successor.kind",
+    )
+    assert ask(after_transfer("bitrix"), successor, "essential.service", "user.name").allowed
+    refused(
+        ask(after_transfer("bitrix"), successor, MARKETING, "user.contact.email"),
         "no_consent",
         f"purposes.{MARKETING}.basis",
     )

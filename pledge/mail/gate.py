@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from pledge.errors import InputError, MessageRefused, NotFoundError
 from pledge.mail.compose import Composer, Footer, check_sender, list_unsubscribe, sender_domain
@@ -31,6 +31,7 @@ from pledge.mail.tables import PENDING, mail_outbox
 from pledge.mail.templates import TemplateSet
 from pledge.policy import Actor, Reason, purpose_choice
 from pledge.policy.cookies import sale_or_sharing_purposes
+from pledge.policy.frequency import exceeded, since
 from pledge.policy.loader import suggest
 from pledge.policy.model import Basis, Channel, MessageClass
 from pledge.policy.taxonomy import ancestors
@@ -131,6 +132,7 @@ class Gate:
             raise InputError("set PLEDGE_MAIL_FROM_ADDRESS (the From of every message)")
         self.vault = vault
         self.name = communication
+        self.spec = spec
         self.actor = Actor.communication(communication)
         self.purpose = spec.purpose
         self.message_class = spec.message_class
@@ -186,10 +188,14 @@ class Gate:
 
     # --- deciding -------------------------------------------------------------------------
 
-    def verdict(self, grant: Grant) -> Verdict:
+    def verdict(self, grant: Grant, already: int = 0) -> Verdict:
         """The newest address (and name) the decisions released, or why there is none: the
-        reason given for an address collected for this purpose before any other."""
+        reason given for an address collected for this purpose before any other. ``already``:
+        messages of this kind the person got within the policy's frequency period."""
         email = _newest(grant.released, EMAIL)
+        too_often = exceeded(self.name, self.spec, already)
+        if too_often is not None:
+            return Verdict(grant, None, None, too_often)
         if email is None:
             given = sorted(
                 (v for v in grant.withheld_values if v.category == EMAIL),
@@ -241,9 +247,13 @@ class Gate:
         pending = [s for s in subject_ids if s not in done]
         verdicts: dict[str, Verdict] = {}
         ids: dict[str, str] = {}  # the Message-ID each queued leaf names
+        sent: dict[str, int] | None = None
 
         def leaf(grant: Grant, ref: str) -> Record:
-            verdict = verdicts[grant.subject] = self.verdict(grant)
+            nonlocal sent
+            if sent is None:  # counted once the chunk's people are locked (see lock= below)
+                sent = self._sent_recently(connection, pending)
+            verdict = verdicts[grant.subject] = self.verdict(grant, sent.get(grant.subject, 0))
             if verdict.skip is not None:
                 return self._record(campaign, ref, verdict.skip, None)
             message_id = ids[grant.subject] = message_id_for(campaign, grant.subject, self.domain)
@@ -253,8 +263,11 @@ class Gate:
             outcomes = read_path.judge(
                 self.vault, connection, pending, self.actor, self.purpose, CATEGORIES
             )
+            counted = self._sent_recently(connection, pending)
             verdicts = {
-                g.subject: self.verdict(g) for g in outcomes.values() if isinstance(g, Grant)
+                g.subject: self.verdict(g, counted.get(g.subject, 0))
+                for g in outcomes.values()
+                if isinstance(g, Grant)
             }
         else:
             read_path.within(
@@ -265,6 +278,8 @@ class Gate:
                 self.purpose,
                 CATEGORIES,
                 record=leaf,
+                # Two campaigns of a limited kind at once must not both pass the count.
+                lock=self.spec.frequency is not None,
             )
         if not dry_run:  # the keys of everyone to be rendered, in one key-store query
             read_path.prime(self.vault, [v.grant for v in verdicts.values() if v.skip is None])
@@ -301,6 +316,22 @@ class Gate:
         if rows:
             connection.execute(insert(mail_outbox), rows)
         return ChunkResult(queued, skipped, len(done))
+
+    def _sent_recently(self, connection: Connection, subject_ids: list[str]) -> dict[str, int]:
+        """Messages of this kind queued for each person within the frequency period."""
+        start = since(self.spec, self.vault.clock())
+        if start is None or not subject_ids:
+            return {}
+        rows = connection.execute(
+            select(mail_outbox.c.subject_id, func.count())
+            .where(
+                mail_outbox.c.subject_id.in_(subject_ids),
+                mail_outbox.c.communication == self.name,
+                mail_outbox.c.queued_at > start,
+            )
+            .group_by(mail_outbox.c.subject_id)
+        )
+        return {subject: count for subject, count in rows}
 
     def _record(
         self, campaign: str, ref: str, reason: Reason | None, message_id: str | None

@@ -33,8 +33,10 @@ from pledge.policy.model import (
     Basis,
     Channel,
     Condition,
+    Event,
     MessageClass,
     Policy,
+    RecipientKind,
     Storage,
 )
 from pledge.policy.taxonomy import ancestors, covers
@@ -179,8 +181,10 @@ class CompiledPolicy:
         policy: Policy,
         history: Iterable[CompiledPolicy] = (),
         windows: Windows | None = None,
+        transfers: frozenset[str] = frozenset(),
     ) -> None:
         self.policy = policy
+        self.transfers = transfers  # recipients a business transfer to is recorded for
         self.version = policy.version
         self.history: dict[str, CompiledPolicy] = {h.version: h for h in history}
         if windows is None:
@@ -191,7 +195,9 @@ class CompiledPolicy:
             version: not compiled.policy.changes.material_change_needs_consent
             for version, compiled in (*self.history.items(), (self.version, self))
         }
-        self._moments: dict[frozenset[str], CompiledPolicy] = {windows.closed: self}
+        self._moments: dict[tuple[frozenset[str], frozenset[str]], CompiledPolicy] = {
+            (windows.closed, transfers): self
+        }
         self._plans: BoundedCache[tuple[Actor, str], Plan] = BoundedCache(CACHE_LIMIT)
         self._pass_through = tuple(
             key for key, h in policy.categories.items() if h.storage is Storage.pass_through
@@ -201,15 +207,18 @@ class CompiledPolicy:
             BoundedCache(CACHE_LIMIT)
         )
 
-    def at(self, now: dt.datetime) -> CompiledPolicy:
+    def at(self, now: dt.datetime, transfers: frozenset[str] | None = None) -> CompiledPolicy:
         """This policy as it decides at ``now``: the same rules, with the notice windows that
-        had closed by then (one compiled form per set of closed windows, plans kept)."""
+        had closed by then and the business transfers recorded (``transfers``: the recipients
+        one was recorded to; None: as this one has them). One compiled form per combination,
+        its plans kept."""
         closed = self.windows.closed_at(now)
-        found = self._moments.get(closed)
+        events = self.transfers if transfers is None else transfers
+        found = self._moments.get((closed, events))
         if found is None:
-            found = CompiledPolicy(self.policy, self.history.values(), self.windows.at(now))
+            found = CompiledPolicy(self.policy, self.history.values(), self.windows.at(now), events)
             found._moments = self._moments
-            self._moments[closed] = found
+            self._moments[closed, events] = found
         return found
 
     def followed(self, collected: str, choices: Choices) -> Followed:
@@ -255,7 +264,8 @@ class CompiledPolicy:
                     if (points is None or name in points)
                     and any(covers(allowed, purpose) for allowed in point.purposes)
                     and any(
-                        covers(f.category, category) or covers(category, f.category)
+                        (covers(f.category, category) or covers(category, f.category))
+                        and (f.purposes is None or any(covers(p, purpose) for p in f.purposes))
                         for f in point.fields.values()
                     )
                 ],
@@ -333,6 +343,7 @@ def _role_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Plan:
     granted = _grant(compiled, actor, role.purposes, purpose, ref)
     if granted is None:
         return _refused(compiled, actor, purpose, f"{actor} may not act for '{purpose}'", ref)
+    aggregates = role.min_group_size
     return Plan(
         compiled,
         actor,
@@ -341,6 +352,10 @@ def _role_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Plan:
         tuple(role.categories),
         granted,
         _subject_gate(compiled, purpose, consent_to=None),
+        min_group_size=aggregates,
+        obligations=()
+        if aggregates is None
+        else (Obligation("aggregate_only", f"min_group_size={aggregates}"),),
     )
 
 
@@ -353,6 +368,24 @@ def _recipient_plan(compiled: CompiledPolicy, actor: Actor, purpose: str) -> Pla
     if granted is None:
         return _refused(
             compiled, actor, purpose, f"{actor} does not receive data for '{purpose}'", ref
+        )
+    event = recipient.after_event or (
+        Event.business_transfer if recipient.kind is RecipientKind.successor else None
+    )
+    if event is not None and actor.name not in compiled.transfers:
+        return Plan(
+            compiled,
+            actor,
+            purpose,
+            _deny(
+                Reason(
+                    "event_not_recorded",
+                    f"{actor} receives data only after a {event.value.replace('_', ' ')} to it "
+                    "is recorded, and none is",
+                    f"recipients.{actor.name}."
+                    + ("after_event" if recipient.after_event is not None else "kind"),
+                )
+            ),
         )
     condition = recipient.condition
     obligations = [Obligation("record_disclosure", actor.name)]
@@ -569,8 +602,8 @@ def _request_condition(plan: Plan, request: Request) -> Reason | None:
     if plan.min_group_size is not None and (request.group_size or 0) < plan.min_group_size:
         return Reason(
             "group_too_small",
-            f"'{name}' receives aggregates of at least {plan.min_group_size} people only",
-            f"recipients.{name}.min_group_size",
+            f"{plan.actor} receives aggregates of at least {plan.min_group_size} people only",
+            f"{plan.actor.kind}s.{name}.min_group_size",
         )
     return None
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pledge.policy.loader import suggest
 from pledge.policy.model import (
     Basis,
+    CollectionPoint,
     Condition,
     CookieCategory,
     LegalHold,
@@ -124,6 +125,9 @@ def _purpose_refs(policy: Policy) -> Iterator[tuple[Loc, str]]:
             yield ("collection_points", name, "purposes", i), key
         for i, key in enumerate(point.choices):
             yield ("collection_points", name, "choices", i), key
+        for field, spec in point.fields.items():
+            for i, key in enumerate(spec.purposes or ()):
+                yield ("collection_points", name, "fields", field, "purposes", i), key
     for section, parts in _grants(policy):
         for name, part in parts.items():
             for i, key in enumerate(part.purposes):
@@ -170,6 +174,28 @@ def _collection_problems(policy: Policy) -> Iterator[Problem]:
                     )
             if not any(covers(p, choice) for p in point.purposes):
                 yield loc, f"choice '{choice}' is not among this point's purposes"
+        yield from _field_purpose_problems(name, point)
+
+
+def _field_purpose_problems(name: str, point: CollectionPoint) -> Iterator[Problem]:
+    """A field's own purposes narrow its point's; fields of one category share them, because
+    a decision is taken per category of a point."""
+    by_category: dict[str, tuple[str, frozenset[str] | None]] = {}
+    for field, spec in point.fields.items():
+        own = frozenset(spec.purposes) if spec.purposes is not None else None
+        for i, purpose in enumerate(spec.purposes or ()):
+            if not any(covers(p, purpose) for p in point.purposes):
+                yield (
+                    ("collection_points", name, "fields", field, "purposes", i),
+                    f"'{purpose}' is not among the purposes of point '{name}'",
+                )
+        first = by_category.setdefault(spec.category, (field, own))
+        if first[1] != own:
+            yield (
+                ("collection_points", name, "fields", field, "purposes"),
+                f"fields '{first[0]}' and '{field}' are both {spec.category}: give them the "
+                "same purposes (or move one to a point of its own)",
+            )
 
 
 def _allowed_anywhere(policy: Policy, purpose: str) -> bool:

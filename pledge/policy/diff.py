@@ -26,8 +26,10 @@ from pledge.policy.model import (
     CookieCategory,
     CookieLifetime,
     DoNotTrack,
+    Event,
     Policy,
     Recipient,
+    RecipientKind,
     Role,
     Storage,
 )
@@ -105,6 +107,22 @@ KINDS: dict[str, str] = {
     "sale_or_sharing_changed": "material: which cookie categories sell or share data changed",
     "gpc_purpose_removed": "material: Global Privacy Control no longer stops this purpose",
     "gpc_purpose_added": "never material",
+    "field_purpose_added": "material: a field is used for a purpose it was not before",
+    "field_purpose_removed": "never material",
+    "frequency_raised": "material: more messages of a kind may be sent to a person",
+    "frequency_lowered": "never material",
+    "event_wait_dropped": "material: a recipient no longer waits for a recorded event (a "
+    "business transfer) before receiving data",
+    "event_wait_added": "never material",
+    "role_aggregates_dropped": "material: a role limited to aggregates now sees people's data",
+    "role_aggregates_added": "never material",
+    "children_rules_removed": "material: children are no longer held to a consent age",
+    "children_rules_added": "never material",
+    "consent_age_lowered": "material: younger children may consent for themselves",
+    "consent_age_raised": "never material",
+    "parental_consent_allowed": "material: children below the consent age may be collected "
+    "from with a parent's consent",
+    "parental_consent_refused": "never material",
     "notice_period_shorter": "material: changes take effect sooner",
     "notice_period_longer": "never material",
     "older_limits_loosened": "material: older data no longer keeps its version's limits",
@@ -182,6 +200,7 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
         _rights,
         _cookies,
         _cookie_consent,
+        _children,
         _changes_section,
     ):
         found.extend(compare(old, new))
@@ -360,6 +379,7 @@ def _points(old: Policy, new: Policy) -> Iterable[Change]:
                 )
             elif a.fields[field] != spec:
                 yield from _field(f"{path}.fields.{field}", name, field, a.fields[field], spec)
+                yield from _field_purposes(f"{path}.fields.{field}", f"{name}.{field}", a, b, field)
         for field in sorted(a.fields.keys() - b.fields.keys()):
             yield _removed(
                 f"{path}.fields.{field}",
@@ -441,6 +461,30 @@ def _field(path: str, point: str, field: str, a: Any, b: Any) -> Iterable[Change
         )
 
 
+def _field_purposes(
+    path: str, where: str, a: CollectionPoint, b: CollectionPoint, field: str
+) -> Iterable[Change]:
+    """A field's own purposes (its point's when it has none), less what the point's own
+    purposes changed: those are reported for the point."""
+    was = set(a.fields[field].purposes or a.purposes)
+    now = set(b.fields[field].purposes or b.purposes)
+    point_gained, point_lost = set(b.purposes) - set(a.purposes), set(a.purposes) - set(b.purposes)
+    for purpose in sorted(now - was - point_gained):
+        yield _changed(
+            f"{path}.purposes",
+            "field_purpose_added",
+            True,
+            f"'{where}' is now also used for '{purpose}'",
+        )
+    for purpose in sorted(was - now - point_lost):
+        yield _changed(
+            f"{path}.purposes",
+            "field_purpose_removed",
+            False,
+            f"'{where}' is no longer used for '{purpose}'",
+        )
+
+
 def _grants(path: str, who: str, a: Role | Recipient, b: Role | Recipient) -> Iterable[Change]:
     yield from _more(
         f"{path}.purposes", "grant_purpose", f"{who} may use data for", a.purposes,
@@ -455,6 +499,33 @@ def _grants(path: str, who: str, a: Role | Recipient, b: Role | Recipient) -> It
 
 def _roles(old: Policy, new: Policy) -> Iterable[Change]:
     def each(name: str, a: Role, b: Role) -> Iterable[Change]:
+        path = f"roles.{name}.min_group_size"
+        if a.min_group_size is not None and b.min_group_size is None:
+            yield _changed(
+                path,
+                "role_aggregates_dropped",
+                True,
+                f"staff in role '{name}' now see people's data, not only figures about groups",
+            )
+        elif a.min_group_size is None and b.min_group_size is not None:
+            yield _changed(
+                path,
+                "role_aggregates_added",
+                False,
+                f"staff in role '{name}' now see only figures about groups of "
+                f"{b.min_group_size} or more",
+            )
+        elif a.min_group_size != b.min_group_size:
+            assert a.min_group_size is not None
+            assert b.min_group_size is not None
+            smaller = b.min_group_size < a.min_group_size
+            yield _changed(
+                path,
+                "group_size_lowered" if smaller else "group_size_raised",
+                smaller,
+                f"figures for role '{name}' now cover groups of {b.min_group_size} or more "
+                f"(was {a.min_group_size})",
+            )
         yield from _grants(f"roles.{name}", f"staff in role '{name}'", a, b)
 
     yield from _keyed(
@@ -517,6 +588,15 @@ def _recipients(old: Policy, new: Policy) -> Iterable[Change]:
                     else "no noise"
                 ),
             )
+        if _waits_for(a) != _waits_for(b):
+            yield _changed(
+                f"{path}.after_event",
+                "event_wait_dropped" if _waits_for(a) else "event_wait_added",
+                bool(_waits_for(a)),
+                f"'{name}' "
+                + ("no longer waits" if _waits_for(a) else "now waits")
+                + " for a recorded business transfer before receiving data",
+            )
         yield from _grants(path, f"recipient '{name}'", a, b)
 
     yield from _keyed(
@@ -528,6 +608,12 @@ def _recipients(old: Policy, new: Policy) -> Iterable[Change]:
         removed_material=False,
         each=each,
     )
+
+
+def _waits_for(recipient: Recipient) -> Event | None:
+    if recipient.after_event is not None:
+        return recipient.after_event
+    return Event.business_transfer if recipient.kind is RecipientKind.successor else None
 
 
 def _communications(old: Policy, new: Policy) -> Iterable[Change]:
@@ -546,6 +632,22 @@ def _communications(old: Policy, new: Policy) -> Iterable[Change]:
                 "message_purpose_changed",
                 True,
                 f"'{name}' messages now serve '{b.purpose}' (was '{a.purpose}')",
+            )
+        if a.frequency != b.frequency:
+            more = b.frequency is None or (
+                a.frequency is not None
+                and (b.frequency.max > a.frequency.max or b.frequency.days < a.frequency.days)
+            )
+            limit = (
+                f"at most {b.frequency.max} in {b.frequency.days} days"
+                if b.frequency is not None
+                else "without a limit"
+            )
+            yield _changed(
+                f"{path}.frequency",
+                "frequency_raised" if more else "frequency_lowered",
+                more,
+                f"'{name}' messages may now be sent {limit} to each person",
             )
         if a.advertisement_notice and not b.advertisement_notice:
             yield _changed(
@@ -718,6 +820,49 @@ def _cookie(old_path: str, new_path: str, name: str, a: Cookie, b: Cookie) -> It
             old_path,
             new_path,
         )
+
+
+def _children(old: Policy, new: Policy) -> Iterable[Change]:
+    a, b = old.children, new.children
+    if a == b:
+        return
+    if a is None or b is None:
+        yield _changed(
+            "children",
+            "children_rules_added" if a is None else "children_rules_removed",
+            b is None,
+            "children below a consent age are now collected from only as the policy says"
+            if a is None
+            else "children are no longer held to a consent age beyond the minimum age",
+        )
+        return
+    if a.parental_consent != b.parental_consent:
+        yield _changed(
+            "children.parental_consent",
+            "parental_consent_allowed" if b.parental_consent else "parental_consent_refused",
+            b.parental_consent,
+            "children below the consent age are now collected from with a parent's consent"
+            if b.parental_consent
+            else "children below the consent age are no longer collected from at all",
+        )
+    places = [("children.consent_age", "by default", a.consent_age, b.consent_age)]
+    for where in sorted(a.jurisdictions.keys() | b.jurisdictions.keys()):
+        places.append(
+            (
+                f"children.jurisdictions.{where}",
+                f"in {where}",
+                a.jurisdictions.get(where, a.consent_age),
+                b.jurisdictions.get(where, b.consent_age),
+            )
+        )
+    for path, where, was, now in places:
+        if was != now:
+            yield _changed(
+                path,
+                "consent_age_lowered" if now < was else "consent_age_raised",
+                now < was,
+                f"children consent for themselves from {now} {where} (was {was})",
+            )
 
 
 def _changes_section(old: Policy, new: Policy) -> Iterable[Change]:

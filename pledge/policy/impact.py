@@ -47,7 +47,8 @@ _EVERYONE = {
 }
 # Changes that concern only visitors' browsers (the banner tells them), or data not yet held.
 _NO_STORED_DATA = {"cookie_added", "cookie_category_changed", "cookie_lifetime_longer",
-                   "cookie_provider_changed", "category_now_stored"}  # fmt: skip
+                   "cookie_provider_changed", "category_now_stored", "children_rules_removed",
+                   "consent_age_lowered", "parental_consent_allowed"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ def _is_new_use(change: Change) -> bool:
         "recipient_kind_changed",
         "group_size_lowered",
         "field_category_changed",
+        "field_purpose_added",
+        "event_wait_dropped",
+        "role_aggregates_dropped",
     }
 
 

@@ -132,6 +132,11 @@ class FieldSpec(_Part):
     visibility_choice: bool = Field(
         default=False, description="The person chooses whether others may see this field."
     )
+    purposes: list[Key] | None = Field(
+        default=None,
+        description="The purposes this field is collected for, when fewer than its point's "
+        "(each among the point's purposes). Default: all of the point's.",
+    )
 
 
 class CollectionPoint(_Part):
@@ -150,6 +155,12 @@ class Role(_Part):
     description: str = ""
     purposes: list[Key] = Field(min_length=1)
     categories: list[Key] = Field(min_length=1)
+    min_group_size: int | None = Field(
+        default=None,
+        ge=2,
+        description="Set: the role sees only figures about groups of at least this many "
+        "people, never one person's data. Default: not limited to aggregates.",
+    )
     source: Cited = None
 
 
@@ -173,12 +184,24 @@ class Condition(StrEnum):
     subject_election = "subject_election"
 
 
+class Event(StrEnum):
+    """Something the organisation records that a recipient waits for."""
+
+    business_transfer = "business_transfer"
+
+
 class Recipient(_Part):
     kind: RecipientKind
     description: str = ""
     purposes: list[Key] = Field(min_length=1)
     categories: list[Key] = Field(min_length=1)
     condition: Condition = Condition.none
+    after_event: Event | None = Field(
+        default=None,
+        description="The recipient receives nothing until this event is recorded in the store "
+        "(`pledge policy record-transfer`). A `successor` always waits for a business "
+        "transfer, whether or not this is set.",
+    )
     min_group_size: int | None = Field(default=None, ge=2)
     noise_epsilon: float | None = Field(
         default=None,
@@ -211,12 +234,26 @@ class MessageClass(StrEnum):
     legal = "legal"
 
 
+class Frequency(_Part):
+    """At most ``max`` messages of one kind to one person within ``days`` days (a "one-time"
+    confirmation: ``max: 1`` over the longest period that matters; "infrequent" alerts: a few
+    a month)."""
+
+    max: int = Field(ge=1)
+    days: int = Field(ge=1, le=36500)
+
+
 class Communication(_Part):
     message_class: MessageClass = Field(alias="class")
     purpose: Key
     description: str = ""
     advertisement_notice: bool = Field(
         default=False, description="Marketing only: say plainly that the message is an ad."
+    )
+    frequency: Frequency | None = Field(
+        default=None,
+        description="At most this many messages of this kind per person per period; the "
+        "email gate refuses the one that would exceed it. Default: no limit.",
     )
     source: Cited = None
 
@@ -356,6 +393,31 @@ class ReportIntake(_Part):
     field: Name = Field(description="The point's field that holds the text.")
 
 
+ConsentAge = Annotated[int, Field(ge=13, le=16)]
+Jurisdiction = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
+
+
+class Children(_Part):
+    """Children below the age they may consent at themselves: collected from only with a
+    parent's consent, where the policy allows that at all (COPPA: under 13 in the US; GDPR
+    Art. 8: 16, or as low as 13 where a member state's law says so)."""
+
+    parental_consent: bool = Field(
+        default=True,
+        description="A parent's consent lets a child below the consent age be collected from; "
+        "false: children below it are not collected from at all.",
+    )
+    consent_age: ConsentAge = Field(
+        default=13, description="Below this age a person cannot consent for themselves."
+    )
+    jurisdictions: dict[Jurisdiction, ConsentAge] = Field(
+        default_factory=dict,
+        description="The consent age where a jurisdiction sets its own (ISO 3166 codes: "
+        "DE: 16, FR: 15, US: 13...).",
+    )
+    source: Cited = None
+
+
 class Changes(_Part):
     notice_days: int = Field(ge=0)
     material_change_needs_consent: bool = Field(
@@ -382,6 +444,11 @@ class Policy(_Part):
         ge=0,
         le=130,
         description="The youngest age collected from at all, wherever an age is stated.",
+    )
+    children: Children | None = Field(
+        default=None,
+        description="Whether, and with whose consent, children below the consent age are "
+        "collected from. Default: no rule beyond `min_age`.",
     )
     roles: dict[Name, Role] = Field(default_factory=dict)
     recipients: dict[Name, Recipient] = Field(default_factory=dict)

@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, delete, insert, select
 
 from pledge.errors import CollectionError, ConflictError, InputError, NotFoundError
-from pledge.policy import CompiledPolicy
+from pledge.policy import CompiledPolicy, children
 from pledge.policy.loader import suggest
 from pledge.policy.model import Policy
 from pledge.store import consents as consent_ledger
@@ -52,6 +52,8 @@ class Collection:
     subject: str | None = None
     choices: Mapping[str, bool] = field(default_factory=dict)
     age: int | None = None
+    jurisdiction: str | None = None  # where the person is (ISO 3166), for the consent age
+    parental_consent: bool = False  # the website obtained a parent's consent for a child
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,11 @@ def _check_age(
     policy: CompiledPolicy, item: Collection, values: dict[str, tuple[str, str]], today: dt.date
 ) -> None:
     """Every age the submission states (the ``age`` given, an age or a date of birth among its
-    fields) must reach the minimum, at every point, whether or not the point asks for one."""
+    fields) must reach the minimum, at every point, whether or not the point asks for one; a
+    child below the consent age where they live needs a parent's consent, where the policy
+    allows one (:mod:`pledge.policy.children`)."""
     minimum = minimum_age(policy.policy, item.point)
-    if minimum is None:
+    if minimum is None and policy.policy.children is None:
         return
     stated = [("age", item.age)] if item.age is not None else []
     for name, (category, value) in values.items():
@@ -163,11 +167,14 @@ def _check_age(
         elif category == AGE and (found := _LEADING_NUMBER.match(value)):
             stated.append((name, int(found.group(1))))
     for name, years in stated:
-        if years < minimum:
+        if minimum is not None and years < minimum:
             raise CollectionError(
                 f"collection point '{item.point}' does not collect from people under {minimum}",
                 field=name,
             )
+        why = children.refusal(policy.policy, years, item.jurisdiction, item.parental_consent)
+        if why is not None:
+            raise CollectionError(f"collection point '{item.point}': {why}", field=name)
 
 
 def _blank(value: object) -> bool:
@@ -340,6 +347,7 @@ def store_many(
                     "policy_version": version,
                     "new_subject": s in fresh,
                     "choices": immediate[i],
+                    **({"parental_consent": True} if b.item.parental_consent else {}),
                 },
             )
             for i, s, b in written

@@ -390,4 +390,15 @@ staff = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("disabled_at", UtcDateTime(), nullable=True),
     Index("ix_staff_email", "email_token", unique=True),
+# Events a recipient waits for (a business transfer to a successor): the organisation's, not a
+# person's, so not keyed by subject.
+business_transfers = Table(
+    "business_transfers",
+    metadata,
+    Column("transfer_id", String(32), primary_key=True),
+    Column("recipient", String(64), nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Index("ix_business_transfers_recipient", "recipient"),
 )

@@ -52,6 +52,7 @@ from pledge.store import (
     sessions,
     staff,
     subject_tokens,
+    transfers,
     weblogs,
 )
 from pledge.store import consents as consent_ledger
@@ -112,6 +113,7 @@ class Vault:
         self.keys = keys
         self.key_store = key_store
         self._policy = policy
+        self._known_transfers: tuple[frozenset[str], dt.datetime | None] = (frozenset(), None)
         self.index = index
         self.audit = audit
         self.clock = clock
@@ -126,8 +128,28 @@ class Vault:
     @property
     def policy(self) -> CompiledPolicy:
         """The policy in force, as it decides now: a notice window that has closed since the
-        store opened lets the new version's uses reach older data from that moment."""
-        return self._policy.at(self.clock())
+        store opened lets the new version's uses reach older data from that moment, and a
+        business transfer recorded (here at once, elsewhere within a few seconds) lets its
+        successor receive data."""
+        now = self.clock()
+        return self._policy.at(now, self._transfers(now))
+
+    def _transfers(self, now: dt.datetime) -> frozenset[str]:
+        known, checked = self._known_transfers
+        if checked is None or not checked <= now < checked + transfers.REFRESH:
+            with reading(self.engine) as connection:
+                known = transfers.recorded(connection)
+            self._known_transfers = (known, now)
+        return known
+
+    def record_business_transfer(
+        self, recipient: str, *, reference: str, actor: str = "operator"
+    ) -> str:
+        """Record that the business passed to ``recipient`` (a successor): from now on it may
+        receive data as the policy says. Audited; the id of the record."""
+        transfer = transfers.record(self, recipient, reference, actor=actor)
+        self._known_transfers = (frozenset(), None)
+        return transfer
 
     def write(self) -> AbstractContextManager[Connection]:
         """A transaction shared with concurrent writers (group commit); durable on exit."""
@@ -274,9 +296,16 @@ class Vault:
         subject: str | None = None,
         choices: Mapping[str, bool] | None = None,
         age: int | None = None,
+        jurisdiction: str | None = None,
+        parental_consent: bool = False,
     ) -> Collected:
-        """Store what ``point`` declares, for a new or known subject; refuse anything else."""
-        return self.collect_many([Collection(point, fields, subject, choices or {}, age)])[0]
+        """Store what ``point`` declares, for a new or known subject; refuse anything else.
+        ``jurisdiction`` and ``parental_consent`` matter for a child (see the policy's
+        ``children``)."""
+        item = Collection(
+            point, fields, subject, choices or {}, age, jurisdiction, parental_consent
+        )
+        return self.collect_many([item])[0]
 
     def collect_many(self, items: Sequence[Collection]) -> list[Collected]:
         """Several collections in one transaction: all stored, or (on any error) none."""

@@ -219,3 +219,54 @@ def test_dropping_noise_or_double_opt_in_is_material_and_adding_them_is_not() ->
     assert changes("3cx", dropped, base=with_double_opt_in) == [
         ("double_opt_in_dropped", True, confirm)
     ]
+
+
+def _set(*keys: str, value: Any) -> Any:
+    """An edit setting ``d[k1][k2]...`` to ``value``."""
+
+    def edit(d: dict[str, Any]) -> None:
+        for key in keys[:-1]:
+            d = d[key]
+        d[keys[-1]] = value
+
+    return edit
+
+
+PHONE = ("collection_points", "purchase", "fields", "phone", "purposes")
+PAYMENT = "essential.service.payment_processing"
+
+
+@pytest.mark.parametrize(
+    ("base", "edit", "kind", "material", "path"),
+    [
+        (_set(*PHONE, value=[PAYMENT]), _set(*PHONE, value=[PAYMENT, "essential.service"]),
+         "field_purpose_added", True, "collection_points.purchase.fields.phone.purposes"),
+        (None, _set(*PHONE, value=[PAYMENT]), "field_purpose_removed", False,
+         "collection_points.purchase.fields.phone.purposes"),
+        (None, _set("communications", "service_alert", "frequency", value=None),
+         "frequency_raised", True, "communications.service_alert.frequency"),
+        (None, _set("communications", "service_alert", "frequency", value={"max": 1, "days": 30}),
+         "frequency_lowered", False, "communications.service_alert.frequency"),
+        (None, _set("recipients", "successor", "kind", value="partner"), "event_wait_dropped",
+         True, "recipients.successor.after_event"),
+        (_set("roles", "web_analyst", "min_group_size", value=20),
+         _set("roles", "web_analyst", "min_group_size", value=None), "role_aggregates_dropped",
+         True, "roles.web_analyst.min_group_size"),
+        (_set("roles", "web_analyst", "min_group_size", value=20),
+         _set("roles", "web_analyst", "min_group_size", value=10), "group_size_lowered",
+         True, "roles.web_analyst.min_group_size"),
+        (_set("children", value={"consent_age": 16}), _set("children", value=None),
+         "children_rules_removed", True, "children"),
+        (_set("children", value={"consent_age": 16}),
+         _set("children", value={"consent_age": 16, "jurisdictions": {"FR": 15}}),
+         "consent_age_lowered", True, "children.jurisdictions.FR"),
+        (_set("children", value={"parental_consent": False}), _set("children", value={}),
+         "parental_consent_allowed", True, "children.parental_consent"),
+        (None, _set("children", value={}), "children_rules_added", False, "children"),
+    ],
+)  # fmt: skip
+def test_the_models_newer_words_are_diffed(
+    base: Any, edit: Any, kind: str, material: bool, path: str
+) -> None:
+    found = changes("bitrix", edit, base=base)
+    assert (kind, material, path) in found

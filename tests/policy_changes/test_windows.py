@@ -138,8 +138,8 @@ def released_to(vault: Vault, subjects: list[str], actor: Actor, purpose: str) -
 
 @pytest.mark.parametrize(
     ("edit", "recipient"),
-    [(new_recipient, "data_broker")],
-    ids=["new-recipient"],
+    [(new_recipient, "data_broker"), (wider_successor, "successor")],
+    ids=["new-recipient", "successor-widened"],
 )
 def test_a_use_that_needs_the_window_waits_until_it_ends_and_skips_who_opted_out(
     vault_factory: Callable[..., Vault],
@@ -149,6 +149,8 @@ def test_a_use_that_needs_the_window_waits_until_it_ends_and_skips_who_opted_out
     recipient: str,
 ) -> None:
     first = vault_factory("bitrix")
+    if recipient == "successor":  # it receives nothing before the business passes to it
+        first.record_business_transfer("successor", reference="Asset purchase, 2026-11")
     early = [
         first.collect("product_registration", {"name": f"P {i}", "email": f"p{i}@example.com"})
         for i in range(2)
