@@ -28,7 +28,14 @@ from pledge.errors import (
     PledgeError,
 )
 from pledge.policy import load_policy
-from pledge.policy.model import Basis, CollectionPoint, Condition, Policy, Storage
+from pledge.policy.model import (
+    Basis,
+    CollectionPoint,
+    Condition,
+    Policy,
+    RecipientKind,
+    Storage,
+)
 from pledge.policy.taxonomy import covers
 from pledge.store.schema import audit_entries, personal_values, subjects
 from pledge.store.shapes import SECRET, shape_of
@@ -543,6 +550,15 @@ def _check_disclosures(
         purposes = [p for p in policy.purposes if any(covers(rp, p) for rp in spec.purposes)]
         others = [p for p in policy.purposes if p not in purposes]
         cats = list(spec.categories)
+        if spec.kind is RecipientKind.successor and purposes:
+            # A successor receives nothing until the business passes to it, on record.
+            refused(
+                vault.disclose([main], name, purposes[0], cats),
+                "event_not_recorded",
+                f"recipients.{name}.kind",
+            )
+            vault.record_business_transfer(name, reference="Merger agreement, 2026-11-30")
+            audit.add()
         if others and spec.condition is not Condition.aggregate:
             refused(
                 vault.disclose([main], name, others[0], cats),
