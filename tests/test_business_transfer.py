@@ -5,14 +5,18 @@ within seconds; only a recipient that waits for a transfer can be given one."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from pledge.cli.main import app
 from pledge.errors import InputError
 from pledge.policy import Actor
 from pledge.store.release import Released
 from pledge.store.vault import Vault
 from tests.conftest import FakeClock
+from tests.policy_changes.derive import EXAMPLES
 
 SERVICE = "essential.service"
 
@@ -49,3 +53,20 @@ def test_the_successor_waits_for_the_recorded_transfer(
     assert [v.value for v in successor_gets(vault, subject).items] == ["Ann Example"]
     clock.advance(seconds=6)  # another process sees it once its few seconds are up
     assert [v.value for v in successor_gets(other_node, subject).items] == ["Ann Example"]
+
+
+def test_the_cli_records_a_transfer(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    runner = CliRunner()
+    made = runner.invoke(app, ["policy", "publish", str(EXAMPLES / "bitrix.yaml"), *data])
+    assert made.exit_code == 0, made.output
+    done = runner.invoke(
+        app, ["policy", "record-transfer", "successor", "--reference", "Merger, 2026", *data]
+    )
+    assert done.exit_code == 0, done.output
+    assert "business transfer to 'successor' recorded" in done.stdout
+    wrong = runner.invoke(
+        app, ["policy", "record-transfer", "partners", "--reference", "Merger", *data]
+    )
+    assert wrong.exit_code != 0
+    assert "does not wait for a business transfer" in wrong.stderr

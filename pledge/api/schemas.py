@@ -105,6 +105,16 @@ class CollectIn(_In):
     age: int | None = Field(
         default=None, ge=0, le=150, description="Needed where a point has a minimum age."
     )
+    jurisdiction: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
+        description="Where the person is (ISO 3166), for the policy's consent age of children.",
+    )
+    parental_consent: bool = Field(
+        default=False,
+        description="The website obtained a parent's consent for a child below the consent "
+        "age (where the policy's children section allows it).",
+    )
 
 
 class BulkCollectIn(_In):

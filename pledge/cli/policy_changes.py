@@ -240,6 +240,23 @@ def _say_notices(run: NoticeRun | None, unsent: str | None) -> None:
         )
 
 
+def record_transfer(
+    recipient: Annotated[
+        str, typer.Argument(help="The policy's successor recipient.", show_default=False)
+    ],
+    reference: Annotated[
+        str, typer.Option("--reference", help="The deal, as your records name it.")
+    ],
+    data_dir: DataDirOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Record that the business passed to RECIPIENT (the policy's successor): from now on it
+    may receive data as the policy says. Audited; it cannot be undone."""
+    with vault_for(None, data_dir, database_url, sequencer=False) as vault:
+        transfer = vault.record_business_transfer(recipient, reference=reference, actor="cli")
+    console.print(f"business transfer to '{recipient}' recorded ({transfer})")
+
+
 def history(
     data_dir: DataDirOption = None,
     database_url: DatabaseOption = None,

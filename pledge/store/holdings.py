@@ -57,11 +57,17 @@ def people(connection: Connection, points: Iterable[str] | None) -> int:
         wanted = sorted(set(points))
         if not wanted:
             return 0
-        query = (
-            select(func.count(func.distinct(personal_values.c.subject_id)))
-            .join(subjects, subjects.c.subject_id == personal_values.c.subject_id)
-            .where(_ACTIVE, personal_values.c.point.in_(wanted))
+        # One index probe per subject (the primary key starts with the subject): cheaper
+        # than a DISTINCT over every value at those points.
+        held = (
+            select(personal_values.c.subject_id)
+            .where(
+                personal_values.c.subject_id == subjects.c.subject_id,
+                personal_values.c.point.in_(wanted),
+            )
+            .exists()
         )
+        query = select(func.count()).select_from(subjects).where(_ACTIVE, held)
     count: int = connection.execute(query).scalar_one()
     return count
 

@@ -53,7 +53,12 @@ def _collect(vault: Vault, key: ApiKey, items: list[CollectIn], point: str) -> l
         if item.subject is not None:
             vault.check_subject_token(item.subject_token, item.subject, key.key_id)
     done = vault.collect_many(
-        [Collection(point, i.fields, i.subject, i.choices, i.age) for i in items]
+        [
+            Collection(
+                point, i.fields, i.subject, i.choices, i.age, i.jurisdiction, i.parental_consent
+            )
+            for i in items
+        ]
     )
     send_confirmations(vault, [(d.subject, d.pending) for d in done if d.pending])
     return done
