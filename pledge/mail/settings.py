@@ -89,6 +89,7 @@ class MailSettings(BaseSettings):
         default=None,
         description="The policy's transactional communication that tells people each step of "
         "their requests; default the one sign-in links go as.",
+    )
     notice_communication: str | None = Field(
         default=None,
         description="The policy's service communication that notices of a material policy "

@@ -390,6 +390,8 @@ staff = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("disabled_at", UtcDateTime(), nullable=True),
     Index("ix_staff_email", "email_token", unique=True),
+)
+
 # Events a recipient waits for (a business transfer to a successor): the organisation's, not a
 # person's, so not keyed by subject.
 business_transfers = Table(

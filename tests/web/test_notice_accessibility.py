@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_browser import AXE, browser, chromium  # noqa: F401 (the session's browser fixtures)
+from test_browser import AXE
 
 from pledge.policy import load_policy_text
 from pledge.policy.notice import build_notice, render_notice
@@ -22,7 +22,7 @@ def shorter_notice(d: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("name", SEEDS)
 def test_the_rendered_notice_has_no_serious_accessibility_violation(
-    browser: Any,  # noqa: F811
+    browser: Any,
     skip_or_fail: Any,
     name: str,
 ) -> None:
