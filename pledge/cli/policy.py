@@ -154,7 +154,8 @@ def _explanation(policy: Policy) -> Iterator[RenderableType]:
                 "material change",
                 "needs the person's consent before older data follows the new version"
                 if policy.changes.material_change_needs_consent
-                else "applies to all data from its effective date",
+                else "reaches older data when the notice period ends, except for people who "
+                "opted out; limits a person set still need their consent",
             ),
         ],
     )
