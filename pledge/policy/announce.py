@@ -10,24 +10,37 @@ points each person gave data at.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from pledge.policy.compiled import CompiledPolicy
+from pledge.policy.consistency import taxonomy_for
 from pledge.policy.diff import Change, PolicyDiff, diff_policies
 from pledge.policy.impact import Touch
+from pledge.policy.model import Policy, Recipient
+from pledge.policy.notice import Names
 
 
 @dataclass(frozen=True)
 class Announcement:
-    """The version in force, the one before it, what changed materially, and when the new
-    uses reach older data (None: only with the person's express consent)."""
+    """The version in force, the one before it, what changed materially, and when its notice
+    period ends (None: not known, or the new uses reach older data only with consent)."""
 
     version: str
     previous: str
     diff: PolicyDiff
     takes_effect: dt.datetime | None
-    organisation: str
+    policy: Policy
+
+    @property
+    def organisation(self) -> str:
+        return self.policy.organisation.name
+
+    @cached_property
+    def names(self) -> Names:
+        return Names(taxonomy_for(self.policy))
 
     @property
     def material(self) -> tuple[Change, ...]:
@@ -45,24 +58,61 @@ class Announcement:
 
     def when(self) -> str:
         """When the changes reach data already given, and what the person can do about it."""
-        if self.takes_effect is None:
+        if self.policy.changes.material_change_needs_consent:
             return (
                 "They apply to data you gave us earlier only if you agree to them; until then "
                 "we keep to the rules you gave it under."
             )
+        when = (
+            f"from {self.takes_effect:%d %B %Y}"
+            if self.takes_effect is not None
+            else f"once {self.policy.changes.notice_days} days' notice are over"
+        )
         return (
-            f"They apply to data you gave us earlier from {self.takes_effect:%d %B %Y}, "
-            "unless you opt out before then; limits you set yourself stay as they are."
+            f"They apply to data you gave us earlier {when}, unless you opt out before then; "
+            "limits you set yourself stay as they are."
         )
 
     def lines_for(self, touches: Sequence[Touch], points: Iterable[str]) -> list[str]:
         """The changes that reach a person who gave data at ``points``, in plain words."""
         held = set(points)
         return [
-            _sentence(t.change.summary)
+            self.words(t.change)
             for t in touches
             if t.points is None or not held.isdisjoint(t.points)
         ]
+
+    def words(self, change: Change) -> str:
+        """One change as the person reads it: the names of uses and recipients rather than
+        the file's keys, where the kind of change allows; else the diff's own summary."""
+        item = _ITEM.search(change.summary)
+        path = (change.new_path or "").split(".")
+        named = item.group(1) if item else ""
+        policy = self.policy
+        if change.kind == "point_purpose_added" and path[1] in policy.collection_points:
+            point = policy.collection_points[path[1]]
+            return (
+                f'What you gave us for "{point.description or path[1]}" may now also be '
+                f"used for: {self.names.use(named)}."
+            )
+        if change.kind == "field_purpose_added" and path[1] in policy.collection_points:
+            return (
+                f"The {path[3].replace('_', ' ')} you gave us may now also be used for: "
+                f"{self.names.use(named)}."
+            )
+        if change.kind == "recipient_added" and named in policy.recipients:
+            recipient = policy.recipients[named]
+            return (
+                f"Your data may now go to a new recipient, {_called(named, recipient)}, for: "
+                f"{self.names.uses(recipient.purposes)}."
+            )
+        if change.kind == "grant_purpose_added" and path[1] in policy.recipients:
+            recipient = policy.recipients[path[1]]
+            return (
+                f"The recipient {_called(path[1], recipient)} may now receive your data for: "
+                f"{self.names.use(named)}."
+            )
+        return _sentence(change.summary)
 
 
 def announcement(policy: CompiledPolicy) -> Announcement | None:
@@ -81,8 +131,16 @@ def announcement(policy: CompiledPolicy) -> Announcement | None:
         previous,
         diff,
         policy.windows.end_of(policy.version) if window else None,
-        policy.policy.organisation.name,
+        policy.policy,
     )
+
+
+_ITEM = re.compile(r"'([^']+)'$")
+
+
+def _called(name: str, recipient: Recipient) -> str:
+    words = name.replace("_", " ")
+    return f"{words} ({recipient.description})" if recipient.description else words
 
 
 def _sentence(summary: str) -> str:

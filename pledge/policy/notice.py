@@ -102,7 +102,7 @@ class Notice:
 
 def build_notice(policy: Policy, earlier: Sequence[Policy] = ()) -> Notice:
     """The notice for ``policy``; ``earlier`` versions (oldest first) give its change history."""
-    names = _Names(taxonomy_for(policy))
+    names = Names(taxonomy_for(policy))
     versions = [*earlier, policy]
     history = tuple(
         VersionChange(new.version, new.effective.isoformat(), diff_policies(old, new).changes)
@@ -207,7 +207,7 @@ def _environment() -> Environment:
     )
 
 
-class _Names:
+class Names:
     """Taxonomy names for keys, with the key itself where the taxonomy has no name."""
 
     def __init__(self, taxonomy: Taxonomy) -> None:
@@ -227,7 +227,7 @@ class _Names:
         return "; ".join(self._name("data_category", k) for k in keys)
 
 
-def _point(names: _Names, key: str, point: CollectionPoint) -> Item:
+def _point(names: Names, key: str, point: CollectionPoint) -> Item:
     required = [f for f, spec in point.fields.items() if spec.required]
     optional = [f for f, spec in point.fields.items() if not spec.required]
     facts: list[tuple[str, str]] = [

@@ -110,7 +110,10 @@ def test_each_person_a_change_touches_gets_exactly_one_notice_and_nobody_else_an
     message = sink.to("reg0@example.com")[0].message
     assert message["Subject"] == "OOO Bitrix is changing how it uses your data"
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert f"now includes '{REFERENCE}'" in text
+    assert (
+        'What you gave us for "Subscribing to a service or registering a product (rights to '
+        'support)" may now also be used for: Public announcements.'
+    ) in " ".join(text.split())
     assert "unless you opt out before then" in text
     assert first.banner.startswith("OOO Bitrix has changed its privacy policy (version 2026-12-01)")
 
