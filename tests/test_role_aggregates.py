@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pledge.errors import DeniedError
+from pledge.errors import DeniedError, InputError
 from pledge.policy import Actor, Request, decide, load_policy_text
 from pledge.store.vault import Vault
 from tests.policy_changes.derive import derived
@@ -48,3 +48,23 @@ def test_such_a_role_cannot_read_a_person(
     visit = vault.collect("web_log", {"requested_url": "/pricing", "browser": "Firefox 120"})
     with pytest.raises(DeniedError, match="aggregates of at least 20"):
         vault.read(visit.subject, ANALYTICS, "web_analyst")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_such_a_role_gets_counts_of_groups_large_enough(
+    vault_factory: Callable[..., Vault], tmp_path: Path
+) -> None:
+    path = tmp_path / "bitrix-counts.yaml"
+    path.write_text(derived("bitrix", counts_only, version="2026-12-01"))
+    vault = vault_factory(path)
+    for n in range(19):
+        vault.collect("web_log", {"requested_url": f"/page/{n}", "browser": "Firefox 120"})
+    with pytest.raises(
+        DeniedError, match="counts of at least 20 people only; this segment gives 19"
+    ):
+        vault.role_aggregate("web_analyst", ANALYTICS, list(BROWSING), "point:web_log")
+    vault.collect("web_log", {"requested_url": "/last", "browser": "Firefox 120"})
+    counted = vault.role_aggregate("web_analyst", ANALYTICS, list(BROWSING), "point:web_log")
+    assert counted.counts == {BROWSING[0]: 20}
+    with pytest.raises(InputError, match="not a role limited to aggregates"):
+        vault.role_aggregate("sales", ANALYTICS, list(BROWSING), "point:web_log")

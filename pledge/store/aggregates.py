@@ -109,7 +109,7 @@ def _month_after(month: str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class Aggregate:
-    recipient: str
+    recipient: str  # the recipient's name, or the role's for staff limited to aggregates
     purpose: str
     segment: str
     counts: dict[str, int]
@@ -118,20 +118,39 @@ class Aggregate:
 
 
 def aggregate(
-    vault: Vault, recipient: str, purpose: str, categories: list[str], segment: Segment
+    vault: Vault,
+    recipient: str,
+    purpose: str,
+    categories: list[str],
+    segment: Segment,
+    *,
+    role: bool = False,
 ) -> Aggregate:
     """Count, per category, the people of ``segment`` whose data in it the policy lets
-    ``recipient`` have for ``purpose``; refuse (on record) a group or count too small, or a
-    question the recipient's privacy budget cannot pay for."""
-    spec = vault.policy.policy.recipients.get(recipient)
-    if spec is None or spec.condition is not Condition.aggregate:
-        raise InputError(
-            f"'{recipient}' is not an aggregate-only recipient of the policy", field="recipient"
-        )
+    ``recipient`` (with ``role``: staff in that role limited to aggregates) have for
+    ``purpose``; refuse (on record) a group or count too small, or a question the
+    recipient's privacy budget cannot pay for."""
+    policy = vault.policy.policy
+    epsilon: float | None = None
+    budget: float | None = None
+    if role:
+        staff = policy.roles.get(recipient)
+        if staff is None or staff.min_group_size is None:
+            raise InputError(
+                f"'{recipient}' is not a role limited to aggregates in the policy", field="role"
+            )
+        minimum, actor = staff.min_group_size, Actor.role(recipient)
+    else:
+        spec = policy.recipients.get(recipient)
+        if spec is None or spec.condition is not Condition.aggregate:
+            raise InputError(
+                f"'{recipient}' is not an aggregate-only recipient of the policy",
+                field="recipient",
+            )
+        minimum, actor = spec.min_group_size or 0, Actor.recipient(recipient)
+        epsilon, budget = spec.noise_epsilon, spec.privacy_budget
     if not categories:
         raise InputError("name at least one category to count", field="categories")
-    minimum = spec.min_group_size or 0
-    actor = Actor.recipient(recipient)
     refusal: DeniedError | None = None
     with vault.write() as connection:
         members = segment.members(connection)
@@ -155,11 +174,10 @@ def aggregate(
                     if any(covers(category, v.category) for v in grant.released):
                         counts[category] += 1
         smallest = min([len(members), *counts.values()])
-        spent = _spent(connection, recipient)
-        epsilon, budget = spec.noise_epsilon, spec.privacy_budget
+        spent = _spent(connection, recipient) if epsilon is not None else 0.0
         if smallest < minimum:
             refusal = DeniedError(
-                f"'{recipient}' receives counts of at least {minimum} people only; this "
+                f"{actor} receives counts of at least {minimum} people only; this "
                 f"segment gives {smallest}",
                 recipient=recipient,
             )

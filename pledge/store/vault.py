@@ -652,6 +652,21 @@ class Vault:
         group = aggregates.Segment.parse(self, segment, since, until)
         return aggregates.aggregate(self, recipient, purpose, categories, group)
 
+    def role_aggregate(
+        self,
+        role: str,
+        purpose: str,
+        categories: list[str],
+        segment: str = "all",
+        *,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> aggregates.Aggregate:
+        """Counts about a segment for staff in a role limited to aggregates (the role's
+        ``min_group_size``): what such a role sees instead of anyone's data."""
+        group = aggregates.Segment.parse(self, segment, since, until)
+        return aggregates.aggregate(self, role, purpose, categories, group, role=True)
+
     def disclosures(self, subject: str) -> list[dict[str, Any]]:
         return disclosure.listing(self, subject)
 
