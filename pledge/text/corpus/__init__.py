@@ -1,8 +1,9 @@
 """The project's own labelled corpus of policy segments, the only data the classifier learns from.
 
 OPP-115 is licensed for evaluation only, so the segment model is trained on text Pledge wrote:
-``sentences.txt``, ``formal.txt`` and ``voices.txt`` (sentences and templates grouped by
-category, with the section titles a segment of each may open with) and ``slots.txt`` (the
+``sentences.txt``, ``formal.txt``, ``voices.txt`` and ``second.txt`` (sentences and templates
+grouped by category, with the section titles a segment of each may open with; the last by a
+second hand, so the corpus is not one writer's habits) and ``slots.txt`` (the
 vocabulary a template's ``{slot}`` draws from, and linking phrases and asides). :func:`segments`
 expands them into paragraphs the way policies are written: one to seven sentences of a
 category, often under a section title, some opening with a linking phrase, some with an aside
@@ -10,8 +11,9 @@ that says nothing of a practice, and sometimes with sentences of a second catego
 (then labelled with both). Every fifth sentence and title of each category is kept for ``dev``
 only, so the dev segments are made of sentences the model never saw in training. The draw is
 seeded: the same split gives the same segments on every machine. ``devpolicies.txt`` holds
-whole segments of made-up policies, the second dev set, and ``handwritten.txt`` a check;
-neither is trained on.
+whole segments of made-up policies, the second dev set; ``devstyles.txt`` segments in other
+voices, a third kept apart from every choice; and ``handwritten.txt`` a check. None is
+trained on.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Literal
 
 Split = Literal["train", "dev"]
 
-SENTENCE_FILES = ("sentences.txt", "formal.txt", "voices.txt")
+SENTENCE_FILES = ("sentences.txt", "formal.txt", "voices.txt", "second.txt")
 TITLE = "## "
 TITLE_RATE = 0.3
 """How often a segment opens with a section title of its category, as in real policies."""
@@ -145,6 +147,14 @@ def dev_policies() -> list[tuple[frozenset[str], str]]:
     """Long, mixed segments of made-up policies (``devpolicies.txt``): the dev set that
     chooses the model's settings, never trained on."""
     return _labelled("devpolicies.txt")
+
+
+def dev_styles() -> list[tuple[frozenset[str], str]]:
+    """Segments in voices no training file uses (``devstyles.txt``): app-store listings, US
+    legalese in capitals, phrasing translated from German, FAQ pages, cookie banners, notices of
+    children's sites. Neither trained on nor used to pick settings, so a score here says whether
+    a change carries over."""
+    return _labelled("devstyles.txt")
 
 
 def _labelled(name: str) -> list[tuple[frozenset[str], str]]:
