@@ -71,35 +71,48 @@ def reference(train: Split) -> Callable[[list[str]], list[list[str]]]:
 
 
 TRIED = """\
-**Goal missed** (macro-F1 >= 0.75 without training on OPP-115): the shipped model scores
-0.686 / 0.718, above the rules alone (0.638 / 0.678) and the previous model (0.655 / 0.676),
-but below the peer trained on OPP-115 (0.723 / 0.787). What was tried, in order: weighted cue
-phrases per category (0.627 / 0.665), section titles as cues (0.638 / 0.678); then a logistic
-regression per category over TF-IDF words and word pairs plus the cue scores, trained on a
-project-written corpus (386 sentences and templates expanded into 1,920 segments): 0.849
+**Goal missed** (macro-F1 >= 0.75 without training on OPP-115): the shipped model scores 0.684
+/ 0.705, no better than the model before it (0.686 / 0.718), above the rules alone (0.638 /
+0.678), below the peer trained on OPP-115 (0.723 / 0.787). What was tried, in order: weighted
+cue phrases per category (0.627 / 0.665), section titles as cues (0.638 / 0.678); then a
+logistic regression per category over TF-IDF words and word pairs plus the cue scores, trained
+on a project-written corpus (386 sentences and templates expanded into 1,920 segments): 0.849
 macro-F1 on the corpus's dev split, 0.659 / 0.685 on OPP-115; then word stems as features and
-82 more corpus sentences in a more formal register: dev 0.870, OPP-115 0.655 / 0.676. This
-model: the same features, a corpus of 1,037 sentences and templates (`formal.txt` and
-`voices.txt` added: long legal drafting, enumerations, list items, questions and answers, app
-notices, cookies and tags of other companies), 188 section titles that open 30% of the
-generated segments, linking phrases and asides that say nothing of a practice, segments of up
-to seven sentences with a second category in a quarter of them (2,880 training segments); dev
-0.897, OPP-115 0.686 / 0.718. Its regularisation (C from 0.3 to 30) and threshold (0.3 to
-0.7) were chosen by the mean macro-F1 on the corpus dev split and on `devpolicies.txt`, 67
-segments of made-up policies written as a dev set apart from the training sentences (their
-per-class confusion guided which kinds of training sentence were written next, so that set
-is not untouched either). Tried on the dev sets and not kept: unweighted classes, 400
-segments per category, a sentence-level vote added to the segment's decision (no dev gain).
-The OPP-115 test split has now been scored six times in all: three times for the rules, three
-times for a model (once per model above; this run, which also scores the rules alone, is the
-sixth); its errors were never read, and no cue, sentence or setting came from it. The weakest
-classes on OPP-115 are still "Practice not covered" (0.29) and "User Access, Edit and
-Deletion" (0.58): the gap between dev (0.90) and OPP-115 (0.69) says the written corpus,
-even twice as large, is more uniform than real policies. Not tried, for want of time: a
-corpus written by more than one hand, a linear SVM or word-embedding features, and the
-packaged MiniLM embedding model (its zero-shot use with keyword rules measured about 0.63 /
-0.68 here, at the cost of torch in the install). The machine was loaded by other work during
-this run (load average above 10 on 2 cores), so the timings are pessimistic.
+82 more corpus sentences in a more formal register: dev 0.870, OPP-115 0.655 / 0.676; then
+`formal.txt` and `voices.txt` (long legal drafting, enumerations, list items, questions and
+answers, app notices), section titles opening 30% of the generated segments, linking phrases
+and asides, a second category in a quarter of the segments: dev 0.897, OPP-115 0.686 / 0.718.
+This model: the same features and generator, and a corpus written by a second hand,
+`second.txt` (237 more sentences and templates, 1,274 in all, 266 section titles): terse
+app-store listings, capitalised US legalese, phrasing translated from German, FAQ answers,
+cookie banners, notices for children and parents, B2B terms, and much text that is no data
+practice (terms of service, definitions, governing law, disclaimers, product descriptions,
+house rules). Before writing it, a third dev set was written in those voices, `devstyles.txt`
+(65 segments, never trained on, never used to choose a setting); it then tracked OPP-115
+closely (the previous model: 0.727 there, 0.686 on OPP-115). The new corpus raised every dev
+set (corpus dev 0.897 to 0.913, dev policies 0.877 to 0.894, dev styles 0.727 to 0.869) and
+left OPP-115 where it was: the dev-styles gain measured the voices now in the corpus (the ones
+`second.txt` was written in), not real policies, so a dev set stops predicting once training
+text is written in its voices. C (0.3 to 30) and the threshold (0.3 to 0.7) were chosen, as
+before, by the mean macro-F1 on the corpus dev split and `devpolicies.txt` (whose errors guided
+a batch of the new third-party and first-party sentences, so that set is not untouched). Tried
+on the dev sets and not kept: a threshold per category chosen by coordinate ascent on the two
+choosing dev sets (dev policies 0.843 to 0.910, dev styles 0.827 to 0.788: fitted to 67
+segments, did not carry over), a second category in 40% of the generated segments instead of
+25% (dev policies 0.861, dev styles 0.811), 31 more access, retention, choice and non-practice
+sentences (dev policies 0.885, dev styles 0.850); earlier, unweighted classes, 400 segments per
+category and a sentence-level vote. The OPP-115 test split has now been scored seven times in
+all: three times for the rules, four times for a model (once per model above; this run, which
+also scores the rules alone, is the seventh); its errors were never read, and no cue, sentence
+or setting came from it; the choice to keep this model was made on the dev sets before this
+run. The weakest classes on OPP-115 are still "Practice not covered" (0.31), "User Access, Edit
+and Deletion" (0.53) and "Data Retention" (0.57). Two hands writing in more voices did not
+close the gap between dev (0.87-0.91) and OPP-115 (0.68): writing more of the same kind of
+sentence has stopped paying. Not tried, for want of time: character n-grams, a linear SVM or
+word-embedding features, and the packaged MiniLM embedding model (its zero-shot use with
+keyword rules measured about 0.63 / 0.68 here, at the cost of torch in the install). The
+machine was loaded by other work during this run (load average about 8 on 2 cores), so the
+timings are pessimistic.
 """
 
 
