@@ -49,7 +49,7 @@ from pledge.mail import web as unsubscribe_pages
 from pledge.mail.jobs import Worker as CampaignWorker
 from pledge.store.vault import Vault
 from pledge.web import router as website
-from pledge.web.pages import admin, admin_sign_in, assets, center, sign_in
+from pledge.web.pages.routers import ROUTERS as PAGES
 
 DESCRIPTION = """\
 Pledge holds personal data and enforces a privacy policy on every use of it.
@@ -123,8 +123,8 @@ def create_app(
     app.include_router(unsubscribe_pages.router, include_in_schema=False)
     app.include_router(website.router, include_in_schema=False)
     app.include_router(confirm_pages.router, include_in_schema=False)
-    for pages in (assets, sign_in, center, admin_sign_in, admin):
-        app.include_router(pages.router, include_in_schema=False)
+    for pages in PAGES:
+        app.include_router(pages, include_in_schema=False)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestContext, metrics=metrics)

@@ -1,7 +1,8 @@
 """Sign-in messages: the one-time link to the privacy center, mailed to the address on record.
 
 The link goes through the email gate like any message, as the policy's transactional
-communication (``PLEDGE_MAIL_SIGN_IN_COMMUNICATION``, default the first transactional one),
+communication (``PLEDGE_MAIL_SIGN_IN_COMMUNICATION``, default the first transactional one, else
+the first service message),
 to the address the policy releases for it, never to the address someone typed: asking for a
 link with another person's address sends them their link, and nothing to the one asking.
 
@@ -32,17 +33,17 @@ log = structlog.get_logger("pledge.mail")
 
 
 def sign_in_communication(vault: Vault, settings: MailSettings) -> str | None:
-    """The communication sign-in links are sent as, or None when the policy has none."""
+    """The communication sign-in links are sent as: the setting, else the policy's first
+    transactional one, else its first service message (both are about the person's own
+    account, never marketing); None when the policy has neither."""
     if settings.sign_in_communication:
         return settings.sign_in_communication
-    return next(
-        (
-            name
-            for name, spec in vault.policy.policy.communications.items()
-            if spec.message_class is MessageClass.transactional
-        ),
-        None,
-    )
+    communications = vault.policy.policy.communications
+    for wanted in (MessageClass.transactional, MessageClass.service):
+        for name, spec in communications.items():
+            if spec.message_class is wanted:
+                return name
+    return None
 
 
 class Courier:

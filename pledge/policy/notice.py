@@ -134,7 +134,7 @@ def build_notice(policy: Policy, earlier: Sequence[Policy] = ()) -> Notice:
                     ("Who", KIND_WORDS[r.kind]),
                     ("What they receive", names.categories(r.categories)),
                     ("What for", names.uses(r.purposes)),
-                    ("When", _condition(r.condition, r.min_group_size)),
+                    ("When", condition_words(r.condition, r.min_group_size)),
                 ),
             )
             for key, r in policy.recipients.items()
@@ -254,7 +254,7 @@ def _point(names: Names, key: str, point: CollectionPoint) -> Item:
     return Item(key, point.description or key.replace("_", " "), tuple(facts))
 
 
-def _condition(condition: Condition, group_size: int | None) -> str:
+def condition_words(condition: Condition, group_size: int | None) -> str:
     words = CONDITION_WORDS[condition]
     if condition is Condition.aggregate and group_size is not None:
         words += f", for groups of at least {group_size} people"

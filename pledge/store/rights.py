@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from pledge.errors import ConflictError, NotFoundError
-from pledge.policy.taxonomy import covers
+from pledge.policy.explain import legal_hold
 from pledge.store import consents as consent_ledger
 from pledge.store import credentials
 from pledge.store import release as read_path
@@ -194,12 +194,8 @@ def _reindex(
 
 
 def hold_days(vault: Vault, category: str) -> int | None:
-    days = [
-        h.days
-        for h in vault.policy.policy.legal_holds
-        if any(covers(c, category) for c in h.categories)
-    ]
-    return max(days) if days else None
+    hold = legal_hold(vault.policy.policy, category)
+    return hold.days if hold else None
 
 
 def erase(vault: Vault, subject: str, *, actor: str = "subject") -> Erasure:

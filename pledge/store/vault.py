@@ -11,6 +11,7 @@ The REST API, the web pages and the CLI all call this class; it is the Python AP
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -669,6 +670,19 @@ class Vault:
 
     def disclosures(self, subject: str) -> list[dict[str, Any]]:
         return disclosure.listing(self, subject)
+
+    def prove_disclosure(self, subject: str, index: int) -> dict[str, Any]:
+        """The inclusion proof of the audit entry that records the subject's ``index``-th
+        disclosure (in :meth:`disclosures` order), with the log's public key: what a person
+        needs to check for themselves that the disclosure is on the record."""
+        self.audit.sync()  # a disclosure just made gets its entry (and checkpoint) first
+        listed = self.disclosures(subject)
+        seq = listed[index]["audit_entry"] if 0 <= index < len(listed) else None
+        if seq is None:
+            raise NotFoundError(f"no disclosure {index} on record yet", index=index)
+        proof = self.prove_entry(seq)
+        proof["public_key"] = base64.b64encode(self.audit.public_key.public_bytes_raw()).decode()
+        return proof
 
     # --- data-subject requests with deadlines (see pledge.store.requests) ------------------
 

@@ -15,17 +15,112 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mail"))
-from mail_support import HOST, Sink
+from mail_support import HOST, UNSUBSCRIBE_URL, Sink, form_for, tokens_for, write_template
 
 from pledge.api import create_app
 from pledge.api.config import ApiSettings
+from pledge.errors import PledgeError
+from pledge.mail.gate import Gate
 from pledge.mail.settings import MailSettings
 from pledge.mail.sign_in import SignInMail
+from pledge.policy import load_policy_text
+from pledge.policy.model import Basis, MessageClass
 from pledge.store.vault import Vault
 
 LINK = re.compile(r"https?://\S+/sign-in/[A-Za-z0-9_-]+")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "policies"
+NOTIFY = "essential.service.notifications.email"
 __all__ = ["HOST", "Center", "Sink", "csrf_of", "link_in", "mail_settings_for"]
+
+
+def policy_text(name: str) -> str:
+    """An example policy; one without a postal address gets one, since the gate refuses
+    marketing without it and the journeys ask the gate about a marketing message."""
+    text = (EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8")
+    if load_policy_text(text).policy.organisation.postal_address is None:
+        text = text.replace("organisation:\n", "organisation:\n  postal_address: 1 Test Lane\n", 1)
+    return text
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a journey does on one policy, found from the policy itself."""
+
+    point: str
+    marketing: str  # a marketing communication the person's choice decides
+    purpose: str  # its purpose, the choice the person changes
+
+
+def plan_for(vault: Vault) -> Plan:
+    policy = vault.policy.policy
+    points = [
+        (name, p)
+        for name, p in policy.collection_points.items()
+        if NOTIFY in p.purposes
+        and any(f.category == "user.contact.email" for f in p.fields.values())
+    ]
+    point, spec = max(points, key=lambda item: len(item[1].fields))
+    marketing = next(
+        name
+        for name, c in policy.communications.items()
+        if c.message_class is MessageClass.marketing
+        and policy.purposes[c.purpose].basis in (Basis.opt_in, Basis.opt_out)
+        and c.purpose in spec.purposes
+    )
+    return Plan(point, marketing, policy.communications[marketing].purpose)
+
+
+def collect_person(vault: Vault, plan: Plan, n: int, email: str) -> str:
+    """Person ``n`` at the plan's point with every field they can give and the marketing
+    choice granted; their subject id."""
+    spec = vault.policy.policy.collection_points[plan.point]
+    fields = form_for(spec, n, email_address=email)
+    for name, field in spec.fields.items():
+        if name not in fields and field.category == "user.contact.phone_number":
+            fields[name] = "+15555550123"
+    kept = {
+        k: v for k, v in fields.items() if not vault.policy.is_pass_through(spec.fields[k].category)
+    }
+    collected = vault.collect(
+        plan.point,
+        kept,
+        choices={c: True for c in spec.choices},
+        age=30 if spec.min_age is not None or vault.policy.policy.min_age else None,
+    )
+    return collected.subject
+
+
+def gate_decision(vault: Vault, plan: Plan, subject: str, sink: Sink, folder: Path) -> str:
+    """What the email gate would do with the plan's marketing message for ``subject`` now:
+    'queued', or the skip reason's code (a dry run: nothing is sent)."""
+    settings = mail_settings_for(vault, sink, "https://privacy.example.test").model_copy(
+        update={"unsubscribe_url": UNSUBSCRIBE_URL}
+    )
+    template = write_template(folder, "News", "Hello {{ name or 'there' }}\n")
+    gate = Gate(vault, plan.marketing, template, settings, tokens_for(vault))
+    result = gate.process("journey", [subject], dry_run=True)
+    if result.queued:
+        return "queued"
+    return result.skipped[0].code
+
+
+def disclose_something(vault: Vault, subject: str) -> str:
+    """Disclose the person's data to the first recipient the policy lets have it; its name."""
+    for name, recipient in vault.policy.policy.recipients.items():
+        if recipient.condition.value == "consent":
+            vault.grant(subject, f"recipient:{name}")
+        legal_ref = "Case 2024-17" if recipient.condition.value == "legal_reference" else None
+        for purpose in recipient.purposes:
+            try:
+                done = vault.disclose(
+                    [subject], name, purpose, list(recipient.categories), legal_ref=legal_ref
+                )
+            except PledgeError:
+                continue
+            if subject in done.released:
+                return name
+    raise AssertionError("no recipient of the policy may receive this person's data")
 
 
 def mail_settings_for(vault: Vault, sink: Sink, base: str) -> MailSettings:

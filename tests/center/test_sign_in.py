@@ -29,7 +29,7 @@ def test_a_person_signs_in_from_the_emailed_link(center: Center, person_factory:
     center.sign_in(browser, person.email)
     home = browser.get("/center", headers=HTML)
     assert home.status_code == 200
-    assert "You are signed in" in home.text
+    assert "Your data" in home.text
     assert home.headers["cache-control"] == "no-store"
     assert "script-src 'self'" in home.headers["content-security-policy"]
     assert home.headers["referrer-policy"] == "no-referrer"

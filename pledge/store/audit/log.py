@@ -7,6 +7,7 @@ so a caller sees its own operations in the log, as it did when appends were sync
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -116,14 +117,17 @@ class AuditLog:
             return list(connection.execute(query).scalars())
 
     def entry(self, engine: Engine, seq: int) -> dict[str, Any]:
+        return decode(self.raw_entry(engine, seq))
+
+    def raw_entry(self, engine: Engine, seq: int) -> bytes:
         self.sync()
         with reading(engine) as connection:
-            raw = connection.execute(
+            raw: bytes | None = connection.execute(
                 select(audit_entries.c.entry).where(audit_entries.c.seq == seq)
             ).scalar()
         if raw is None:
             raise NotFoundError(f"no audit entry {seq}")
-        return decode(raw)
+        return raw
 
     def prove(self, engine: Engine, seq: int) -> dict[str, Any]:
         """An inclusion proof of entry ``seq`` against the latest checkpoint."""
@@ -131,8 +135,12 @@ class AuditLog:
         if checkpoint is None or seq >= checkpoint.size or seq < 0:
             raise NotFoundError(f"audit entry {seq} is not (yet) covered by a checkpoint")
         leaves = self.leaf_hashes(engine, checkpoint.size)
+        raw = self.raw_entry(engine, seq)
         return {
-            "entry": self.entry(engine, seq),
+            "entry": decode(raw),
+            # The entry's exact bytes, so a verifier hashes what it reads (the leaf hash is
+            # SHA-256(0x00 || these bytes)) rather than trusting leaf_hash.
+            "entry_bytes": base64.b64encode(raw).decode("ascii"),
             "leaf_index": seq,
             "leaf_hash": leaves[seq].hex(),
             **self._signed(engine, checkpoint),
