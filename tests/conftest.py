@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faker import Faker
@@ -24,8 +25,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from pledge.errors import PledgeError
 from pledge.store.keys import KeyProvider, LocalKeyFileProvider
 from pledge.store.vault import Vault
+from pledge.web.scan import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICIES = ROOT / "examples" / "policies"
@@ -209,3 +212,26 @@ def person_factory(faker: Faker) -> Callable[[], Person]:
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[tuple[Any, str | None]]:
+    """The session's browser, or why there is none."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        yield None, "Playwright is not installed: pip install -e '.[test]'"
+        return
+    try:
+        with launch() as found:
+            yield found, None
+    except PledgeError as error:
+        yield None, error.message
+
+
+@pytest.fixture
+def browser(chromium: tuple[Any, str | None], skip_or_fail: Any) -> Any:
+    found, missing = chromium
+    if found is None:
+        skip_or_fail(f"no browser for the browser tests: {missing}")
+    return found

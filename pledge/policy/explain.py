@@ -75,7 +75,7 @@ def legal_hold(policy: Policy, category: str) -> LegalHold | None:
     return max(holds, key=lambda h: h.days) if holds else None
 
 
-def _namer(policy: Policy) -> Callable[[Kind, str], str]:
+def namer(policy: Policy) -> Callable[[Kind, str], str]:
     """Taxonomy names for keys (the key itself where the taxonomy has none)."""
     taxonomy = taxonomy_for(policy)
 
@@ -94,7 +94,7 @@ def _related(purposes: Iterable[str], served: Iterable[str]) -> bool:
 def explain(policy: Policy, point: str, category: str, collected_at: dt.datetime) -> Explanation:
     """Why ``category`` collected at ``point`` (of ``policy``, the version it was collected
     under) is held, for how long, and who may see it."""
-    name = _namer(policy)
+    name = namer(policy)
 
     spec = policy.collection_points.get(point)
     served = list(spec.purposes) if spec else []
@@ -155,7 +155,7 @@ def offered_choices(policy: Policy, held_categories: Iterable[str] | None = None
     legitimate interest, each channel those use, each recipient that needs consent, and the
     visibility of each field that lets them choose (of those in ``held_categories``, when
     given)."""
-    name = _namer(policy)
+    name = namer(policy)
 
     offered: list[Offered] = []
     channels: dict[str, None] = {}

@@ -669,13 +669,15 @@ class Vault:
         return aggregates.aggregate(self, role, purpose, categories, group, role=True)
 
     def disclosures(self, subject: str) -> list[dict[str, Any]]:
+        """The subject's disclosures, each with its audit entry: what was queued before is
+        integrated first, so a disclosure just made is listed with its entry."""
+        self.audit.sync()
         return disclosure.listing(self, subject)
 
     def prove_disclosure(self, subject: str, index: int) -> dict[str, Any]:
         """The inclusion proof of the audit entry that records the subject's ``index``-th
         disclosure (in :meth:`disclosures` order), with the log's public key: what a person
         needs to check for themselves that the disclosure is on the record."""
-        self.audit.sync()  # a disclosure just made gets its entry (and checkpoint) first
         listed = self.disclosures(subject)
         seq = listed[index]["audit_entry"] if 0 <= index < len(listed) else None
         if seq is None:

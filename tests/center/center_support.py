@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from browser_support import serve_asgi
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -165,6 +168,19 @@ class Center:
         app = create_app(vault, settings=ApiSettings(**options))
         app.state.sign_in_mail = SignInMail(vault, mail_settings_for(vault, sink, base))
         return cls(vault, sink, app, base)
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """This service for real on 127.0.0.1 (for a browser); sign-in links point at it."""
+        with serve_asgi(self.app) as url:
+            self.base = url
+            self.app.state.sign_in_mail = SignInMail(
+                self.vault, mail_settings_for(self.vault, self.sink, url)
+            )
+            yield url
+
+    def wait_for_mail(self) -> None:
+        self.app.state.sign_in_mail.courier.wait()
 
     def browser(self) -> TestClient:
         return TestClient(self.app, base_url=self.base, raise_server_exceptions=False)

@@ -3,15 +3,12 @@ Pledge's middleware, and helpers that serve an app on 127.0.0.1 for real."""
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
 from site_policy import SERVER_COOKIES
@@ -74,33 +71,6 @@ def bare_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> li
 
 def wsgi_site(policy: Policy) -> Any:
     return WsgiCookieGate(bare_wsgi, policy)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve_asgi(app: Any) -> Iterator[str]:
-    """``app`` under uvicorn in a thread on 127.0.0.1; yields its base URL."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test site did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class _Quiet(WSGIRequestHandler):

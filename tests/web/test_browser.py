@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lantern_site import asgi_site, serve_asgi
+from browser_support import AXE, serious_violations, serve_asgi
+from lantern_site import asgi_site
 from site_policy import site_policy_text
 
 from pledge.errors import PledgeError
@@ -24,7 +25,6 @@ from pledge.policy.cookies import CONSENT_COOKIE
 from pledge.store.vault import Vault
 from pledge.web.scan import scan
 
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 GPC_SCRIPT = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
 SIGNALS = ("ad_storage", "analytics_storage", "ad_user_data", "ad_personalization")
 
@@ -163,15 +163,7 @@ def test_the_banner_has_no_serious_accessibility_violation(
     page = visitor.new_page()
     page.goto(site)
     page.click("[data-pledge=choose]")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run('#pledge-banner')")
-    assert result["passes"], "axe checked nothing"
-    serious = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == []
+    assert serious_violations(page, "#pledge-banner") == []
 
 
 def test_the_scanner_finds_a_cookie_planted_before_consent(

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from pledge.policy.explain import namer
 from pledge.store.vault import Vault
 from pledge.web.pages import render
 from pledge.web.pages.person import NAV, Person
@@ -29,6 +30,10 @@ router = APIRouter()
 async def disclosures(request: Request, person: Person) -> Response:
     vault: Vault = request.app.state.vault
     listed = await run_in_threadpool(vault.disclosures, person.principal)
+    name = namer(vault.policy.policy)
+    for item in listed:
+        item["what"] = ", ".join(name("data_category", c) for c in item["categories"])
+        item["why"] = name("data_use", item["purpose"])
     key = vault.audit.public_key.public_bytes_raw()
     return render(
         request,

@@ -94,9 +94,10 @@ async function check(button) {
     const proof = await response.json();
     const keyText = document.getElementById("log-key").dataset.key;
     const outcome = await verifyProof(proof, fromBase64(keyText));
-    if (outcome.ok && outcome.record.action === "disclose") {
+    if (outcome.ok && outcome.record.action === "disclose" &&
+        outcome.record.actor === "recipient '" + button.dataset.recipient + "'") {
       result.textContent = "Verified: entry " + proof.leaf_index + " of " + outcome.size +
-        " records a disclosure to " + outcome.record.actor.replace(/^recipient:/, "") +
+        " records a disclosure to " + button.dataset.recipient +
         " at " + outcome.record.at.slice(0, 16).replace("T", " ") + ", signed by the log.";
       result.className = "proof-result ok";
       result.dataset.verified = "true";
