@@ -4,15 +4,18 @@ submissions pass, so a demo exercises the real code and nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from faker import Faker
 
-from pledge.policy.model import CollectionPoint, Policy, Storage
+from pledge.errors import PledgeError
+from pledge.policy import recipient_choice
+from pledge.policy.model import CollectionPoint, Condition, Policy, Storage
 from pledge.policy.taxonomy import covers
-from pledge.store.collect import Collection
+from pledge.store.collect import Collected, Collection
 from pledge.store.shapes import shape_of
+from pledge.store.vault import Vault
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "policies"
 
@@ -72,3 +75,38 @@ def fake_subjects(policy: Policy, count: int, *, seed: int = 7) -> Iterator[Coll
     points = list(policy.collection_points)
     for i in range(count):
         yield fake_submission(policy, points[i % len(points)], faker, optional=i % 2 == 0)
+
+
+def person_to_sign_in(vault: Vault, made: Sequence[Collected], communication: str) -> str | None:
+    """A demo person a sign-in link can reach: collected at a point that holds an email for
+    ``communication``'s purpose. Their subject id."""
+    policy = vault.policy.policy
+    purpose = policy.communications[communication].purpose
+    for item in made:
+        point = policy.collection_points[item.point]
+        has_email = any(covers("user.contact.email", point.fields[f].category) for f in item.fields)
+        if has_email and purpose in point.purposes:
+            return item.subject
+    return None
+
+
+def disclose_once(vault: Vault, subject: str, *, legal_ref: str = "Demo case 1") -> str | None:
+    """Hand the person's data to the first recipient the policy lets have it (granting the
+    person's consent first where the recipient needs it), so the privacy center has a
+    disclosure to prove; the recipient's name, or None when no recipient may have it."""
+    for name, recipient in vault.policy.policy.recipients.items():
+        if recipient.condition is Condition.aggregate:
+            continue
+        if recipient.condition is Condition.consent:
+            vault.grant(subject, recipient_choice(name), source="demo")
+        ref = legal_ref if recipient.condition is Condition.legal_reference else None
+        for purpose in recipient.purposes:
+            try:
+                done = vault.disclose(
+                    [subject], name, purpose, list(recipient.categories), legal_ref=ref
+                )
+            except PledgeError:
+                continue
+            if subject in done.released:
+                return name
+    return None

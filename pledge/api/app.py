@@ -46,9 +46,11 @@ from pledge.api.routes import (
     rights,
 )
 from pledge.mail import web as unsubscribe_pages
+from pledge.mail.dev_mailbox import DevMailbox
 from pledge.mail.jobs import Worker as CampaignWorker
 from pledge.store.vault import Vault
 from pledge.web import router as website
+from pledge.web.pages import dev as dev_pages
 from pledge.web.pages.routers import ROUTERS as PAGES
 
 DESCRIPTION = """\
@@ -125,6 +127,9 @@ def create_app(
     app.include_router(confirm_pages.router, include_in_schema=False)
     for pages in PAGES:
         app.include_router(pages, include_in_schema=False)
+    if settings.dev:  # messages go to a mailbox in memory, shown at /dev/mailbox
+        app.state.dev_mailbox = DevMailbox()
+        app.include_router(dev_pages.router, include_in_schema=False)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestContext, metrics=metrics)

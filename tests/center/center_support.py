@@ -22,7 +22,7 @@ from mail_support import HOST, UNSUBSCRIBE_URL, Sink, form_for, tokens_for, writ
 
 from pledge.api import create_app
 from pledge.api.config import ApiSettings
-from pledge.errors import PledgeError
+from pledge.demo import disclose_once
 from pledge.mail.gate import Gate
 from pledge.mail.settings import MailSettings
 from pledge.mail.sign_in import SignInMail
@@ -110,20 +110,9 @@ def gate_decision(vault: Vault, plan: Plan, subject: str, sink: Sink, folder: Pa
 
 def disclose_something(vault: Vault, subject: str) -> str:
     """Disclose the person's data to the first recipient the policy lets have it; its name."""
-    for name, recipient in vault.policy.policy.recipients.items():
-        if recipient.condition.value == "consent":
-            vault.grant(subject, f"recipient:{name}")
-        legal_ref = "Case 2024-17" if recipient.condition.value == "legal_reference" else None
-        for purpose in recipient.purposes:
-            try:
-                done = vault.disclose(
-                    [subject], name, purpose, list(recipient.categories), legal_ref=legal_ref
-                )
-            except PledgeError:
-                continue
-            if subject in done.released:
-                return name
-    raise AssertionError("no recipient of the policy may receive this person's data")
+    recipient = disclose_once(vault, subject)
+    assert recipient is not None, "no recipient of the policy may receive this person's data"
+    return recipient
 
 
 def mail_settings_for(vault: Vault, sink: Sink, base: str) -> MailSettings:

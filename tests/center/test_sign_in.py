@@ -160,3 +160,7 @@ def test_an_erased_persons_link_opens_nothing(center: Center, person_factory: An
     center.ask_link(browser, person.email)
     center.vault.erase(subject)
     assert center.follow(browser, center.links_to(person.email)[0]).status_code >= 400
+
+
+def test_the_development_mailbox_exists_only_in_development_mode(center: Center) -> None:
+    assert center.browser().get("/dev/mailbox", headers=HTML).status_code == 404

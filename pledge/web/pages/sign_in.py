@@ -46,11 +46,12 @@ Person = Annotated[SignedIn, Depends(signed_in(SUBJECT))]
 
 def sign_in_mail(request: Request) -> SignInMail:
     """The app's sign-in mail (``state.sign_in_mail``), made from ``PLEDGE_MAIL_*`` on first
-    use when the app was not given one."""
+    use when the app was not given one; in development mode it goes to the dev mailbox."""
     state = request.app.state
     mail: SignInMail | None = getattr(state, "sign_in_mail", None)
     if mail is None:
-        mail = state.sign_in_mail = SignInMail(state.vault, load_mail_settings())
+        transport = getattr(state, "dev_mailbox", None)
+        mail = state.sign_in_mail = SignInMail(state.vault, load_mail_settings(), transport)
     return mail
 
 
