@@ -1,8 +1,9 @@
 """Retention: delete what the policy no longer lets us keep, and say what went (not the values).
 
-Three things end: values past their category's retention period, legal holds of erased
-subjects past their end (after which the subject's key is destroyed too), and days of the
-minimised web log older than the retention of what a visit keeps.
+Four things end: values past their category's retention period, legal holds of erased
+subjects past their end (after which the subject's key is destroyed too), days of the
+minimised web log older than the retention of what a visit keeps, and expired sign-in links
+and ended sessions of the web pages.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 
 from pledge.policy.taxonomy import covers
-from pledge.store import weblogs
+from pledge.store import sessions, weblogs
 from pledge.store.audit import Record
 from pledge.store.rights import hold_days
 from pledge.store.schema import personal_values, subjects
@@ -30,6 +31,7 @@ class RetentionReport:
     subjects: int
     keys_destroyed: int
     web_visits: int = 0
+    sign_ins: int = 0  # expired sign-in links and ended sessions forgotten
 
 
 def _expired(
@@ -106,4 +108,6 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
         if shredded_ids:  # one key-store transaction, once the rest has succeeded
             vault.key_store.destroy(shredded_ids)
     web_visits = weblogs.expire(vault, now, actor=actor)
-    return RetentionReport(dict(deleted), touched, len(shredded_ids), web_visits)
+    return RetentionReport(
+        dict(deleted), touched, len(shredded_ids), web_visits, sessions.prune(vault, now)
+    )

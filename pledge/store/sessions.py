@@ -251,3 +251,18 @@ def _open(
         )
     )
     return Opened(session_id, session)
+
+
+def prune(vault: Vault, now: dt.datetime) -> int:
+    """Forget expired links (their tokens carry their expiry, so a used link needs no record
+    once it has expired) and ended sessions; how many rows went."""
+    with vault.write() as connection:
+        links = connection.execute(
+            delete(sign_in_links).where(sign_in_links.c.expires_at <= now)
+        ).rowcount
+        ended = connection.execute(
+            delete(web_sessions).where(
+                (web_sessions.c.expires_at <= now) | web_sessions.c.revoked_at.is_not(None)
+            )
+        ).rowcount
+    return int(links) + int(ended)

@@ -65,3 +65,17 @@ def test_ending_a_principals_sessions_ends_all_of_them_and_their_links(center: C
     assert vault.web_session(other.session_id) is not None
     with pytest.raises(SignInInvalid, match="already used"):
         vault.sign_in(unused, STAFF)
+
+
+def test_retention_forgets_expired_links_and_ended_sessions(center: Center, clock: Any) -> None:
+    vault = center.vault
+    live = vault.sign_in(vault.sign_in_link(STAFF, "staff-4"), STAFF)
+    ended = vault.sign_in(vault.sign_in_link(STAFF, "staff-5"), STAFF)
+    vault.end_session(ended.session.key)
+    vault.sign_in_link(STAFF, "staff-6")
+    assert vault.run_retention().sign_ins == 1  # the ended session; the links are still live
+    clock.advance(minutes=16)
+    assert vault.run_retention().sign_ins == 3  # the three links, used or not
+    assert vault.web_session(live.session_id) is not None
+    clock.advance(hours=2)
+    assert vault.run_retention().sign_ins == 1
