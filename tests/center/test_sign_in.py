@@ -164,3 +164,12 @@ def test_an_erased_persons_link_opens_nothing(center: Center, person_factory: An
 
 def test_the_development_mailbox_exists_only_in_development_mode(center: Center) -> None:
     assert center.browser().get("/dev/mailbox", headers=HTML).status_code == 404
+
+
+def test_asking_is_limited_per_client_too(
+    vault_factory: Any, sink: Any, person_factory: Any
+) -> None:
+    center = Center.start(vault_factory("zabbix"), sink, sign_ins_per_client=3)
+    browser = center.browser()
+    codes = [center.ask_link(browser, person_factory().email).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.background import BackgroundTask
@@ -23,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pledge.api.deps import client_address, failures
 from pledge.api.limits import SignInLimits
-from pledge.errors import RateLimited, SignInInvalid
+from pledge.errors import PledgeError, RateLimited, SignInInvalid
 from pledge.mail.settings import load_mail_settings
 from pledge.mail.sign_in import SignInMail
 from pledge.store.sessions import SUBJECT
@@ -41,6 +42,7 @@ from pledge.web.session import (
 HOME = "/center"
 MAX_EMAIL = 254
 router = APIRouter()
+log = structlog.get_logger("pledge.web")
 Person = Annotated[SignedIn, Depends(signed_in(SUBJECT))]
 
 
@@ -91,9 +93,14 @@ async def send(request: Request) -> Response:
 
 
 def _send_if_held(vault: Vault, mail: SignInMail, address: str) -> None:
-    subject = vault.find("email", address)
-    if subject is not None:
-        mail.send(subject)
+    """After the response: nothing here may reach the person, so a failure is logged (its
+    code only: never the address) and the person may ask again."""
+    try:
+        subject = vault.find("email", address)
+        if subject is not None:
+            mail.send(subject)
+    except PledgeError as error:
+        log.warning("sign_in_not_sent", code=error.code)
 
 
 @router.get("/sign-in/{token}")
