@@ -16,6 +16,7 @@ from pledge.errors import InputError
 from pledge.store.audit.checkpoint import parse_note, sign_checkpoint, verify_checkpoint
 from pledge.store.audit.merkle import (
     EMPTY_ROOT,
+    SubtreeCache,
     TreeBuilder,
     consistency_proof,
     inclusion_proof,
@@ -501,3 +502,24 @@ def test_extend_gives_the_same_tree_as_appending(leaves: list[bytes], data: st.D
         tree.extend(leaves[done : done + step])
         done += step
     assert (tree.size, tree.root()) == (len(leaves), root(leaves))
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 256])
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 9, 255, 256, 257, 1000, 1024, 1500])
+def test_a_cached_inclusion_proof_is_the_rfc_one_and_reads_few_leaves(
+    size: int, chunk: int
+) -> None:
+    leaves = [leaf_hash(b"entry %d" % i) for i in range(size)]
+    reads: list[int] = []
+
+    def load(low: int, high: int) -> list[bytes]:
+        reads.append(high - low)
+        return leaves[low:high]
+
+    cache = SubtreeCache(load, chunk=chunk)
+    for index in sorted({0, size // 3, size // 2, size - 1}):
+        assert cache.inclusion_proof(index, size) == inclusion_proof(leaves, index)
+    reads.clear()
+    index = size - 1 - size // 4
+    assert cache.inclusion_proof(index, size) == inclusion_proof(leaves, index)
+    assert sum(reads) <= 3 * chunk + 64  # warm: a chunk and the ragged edge, not the log

@@ -57,6 +57,7 @@ class AuditLog:
             batch_size=batch_size,
         )
         self._clock = clock
+        self._subtree_cache: merkle.SubtreeCache | None = None
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -134,7 +135,6 @@ class AuditLog:
         checkpoint = self.latest_checkpoint(engine)
         if checkpoint is None or seq >= checkpoint.size or seq < 0:
             raise NotFoundError(f"audit entry {seq} is not (yet) covered by a checkpoint")
-        leaves = self.leaf_hashes(engine, checkpoint.size)
         raw = self.raw_entry(engine, seq)
         return {
             "entry": decode(raw),
@@ -142,10 +142,30 @@ class AuditLog:
             # SHA-256(0x00 || these bytes)) rather than trusting leaf_hash.
             "entry_bytes": base64.b64encode(raw).decode("ascii"),
             "leaf_index": seq,
-            "leaf_hash": leaves[seq].hex(),
+            "leaf_hash": merkle.leaf_hash(raw).hex(),
             **self._signed(engine, checkpoint),
-            "proof": [h.hex() for h in merkle.inclusion_proof(leaves, seq)],
+            "proof": [
+                h.hex() for h in self._subtrees(engine).inclusion_proof(seq, checkpoint.size)
+            ],
         }
+
+    def _subtrees(self, engine: Engine) -> merkle.SubtreeCache:
+        """The roots of this log's complete subtrees, kept between proofs (the log only
+        grows, so they never change)."""
+        if self._subtree_cache is None:
+
+            def load(low: int, high: int) -> list[bytes]:
+                with reading(engine) as connection:
+                    return list(
+                        connection.execute(
+                            select(audit_entries.c.leaf_hash)
+                            .where(audit_entries.c.seq >= low, audit_entries.c.seq < high)
+                            .order_by(audit_entries.c.seq)
+                        ).scalars()
+                    )
+
+            self._subtree_cache = merkle.SubtreeCache(load)
+        return self._subtree_cache
 
     def consistency(self, engine: Engine, old_size: int) -> dict[str, Any]:
         """A proof that the log at the latest checkpoint extends the log of ``old_size``

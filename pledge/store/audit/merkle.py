@@ -11,13 +11,16 @@ interior nodes are domain-separated so one can never pass for the other, and unb
 split at the largest power of two. Proofs can therefore be checked by any transparency-log
 tooling, and the published test vectors apply.
 
-Everything here is pure: no I/O, no clock, no state beyond the arguments.
+Everything here is pure (no I/O, no clock, no state beyond the arguments) but
+:class:`SubtreeCache`, which keeps the roots of subtrees that can no longer change and reads
+leaves only through the function it is given.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 from pledge.errors import InputError
 
@@ -280,3 +283,66 @@ def verify_consistency(
         position >>= 1
         last >>= 1
     return last == 0 and old_head == old_root and new_head == new_root
+
+
+class SubtreeCache:
+    """Inclusion proofs in about ``chunk + log n`` leaf reads instead of all ``n``.
+
+    A proof is made of subtree roots. Every complete, aligned subtree of ``chunk`` leaves or
+    more never changes once its leaves exist (the log only grows), so its root is kept here
+    once computed; the few leaves a proof needs below that size, and the short ragged right
+    edge, are read through ``load(low, high)`` (the leaf hashes of entries ``low..high-1``).
+    The first proof over a large log reads and hashes the log once to fill the cache; later
+    ones read one chunk. ``load`` must be exactly the log's leaf hashes: a proof is still
+    checked against the signed checkpoint, so a wrong cache can only fail verification.
+    """
+
+    def __init__(self, load: Callable[[int, int], Sequence[bytes]], chunk: int = 256) -> None:
+        if not _is_power_of_two(chunk):
+            raise ValueError("the chunk is a power of two")
+        self._load, self._chunk = load, chunk
+        self._roots: dict[tuple[int, int], bytes] = {}
+        self._lock = threading.Lock()
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """The same path as :func:`inclusion_proof` over the log's first ``size`` leaves."""
+        _check_index(index, size)
+        path: list[bytes] = []
+        low, high = 0, size
+        while high - low > 1:
+            middle = low + _split(high - low)
+            if index < middle:
+                path.append(self.root(middle, high))
+                high = middle
+            else:
+                path.append(self.root(low, middle))
+                low = middle
+        path.reverse()
+        return path
+
+    def root(self, low: int, high: int) -> bytes:
+        """The root over leaves ``low..high-1`` of a subtree of the log."""
+        width = high - low
+        if width >= self._chunk and _is_power_of_two(width) and low % width == 0:
+            with self._lock:
+                known = self._roots.get((low, width))
+            return known if known is not None else self._fill(low, width)
+        if width <= self._chunk:
+            return root(self._load(low, high))
+        middle = low + _split(width)
+        return node_hash(self.root(low, middle), self.root(middle, high))
+
+    def _fill(self, low: int, width: int) -> bytes:
+        """Read the subtree's leaves once, keep the roots of its chunks and of every complete
+        subtree above them, and return its root."""
+        leaves = self._load(low, low + width)
+        level = [root(leaves[i : i + self._chunk]) for i in range(0, width, self._chunk)]
+        found = {(low + i * self._chunk, self._chunk): h for i, h in enumerate(level)}
+        step = self._chunk
+        while len(level) > 1:
+            level = _parent_level(level)
+            step *= 2
+            found.update({(low + i * step, step): h for i, h in enumerate(level)})
+        with self._lock:
+            self._roots.update(found)
+        return level[0]
