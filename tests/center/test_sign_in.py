@@ -173,3 +173,15 @@ def test_asking_is_limited_per_client_too(
     browser = center.browser()
     codes = [center.ask_link(browser, person_factory().email).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+def test_a_person_already_signed_in_goes_from_the_sign_in_page_to_their_data(
+    center: Center, person_factory: Any
+) -> None:
+    person = person_factory()
+    _person(center, person)
+    browser = center.browser()
+    center.sign_in(browser, person.email)
+    again = browser.get("/sign-in", headers=HTML, follow_redirects=False)
+    assert again.status_code == 303
+    assert again.headers["location"] == "/center"

@@ -33,6 +33,7 @@ from pledge.web.pages import check_nonce, nonce_page, render
 from pledge.web.session import (
     SignedIn,
     clear_cookie,
+    cookie_name,
     posted,
     read_form,
     set_cookie,
@@ -59,6 +60,12 @@ def sign_in_mail(request: Request) -> SignInMail:
 
 @router.get("/sign-in")
 async def ask(request: Request) -> Response:
+    """The form; a person already signed in goes straight to their data."""
+    vault: Vault = request.app.state.vault
+    session_id = request.cookies.get(cookie_name(request))
+    session = await run_in_threadpool(vault.web_session, session_id) if session_id else None
+    if session is not None and session.kind == SUBJECT:
+        return RedirectResponse(HOME, status_code=303, headers={"Cache-Control": "no-store"})
     return nonce_page(request, "sign_in.html", problem=None)
 
 
