@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -168,8 +169,17 @@ class Center:
             )
             yield url
 
-    def wait_for_mail(self) -> None:
-        self.app.state.sign_in_mail.courier.wait()
+    def link_for(self, email: str, timeout: float = 30.0) -> str:
+        """The newest sign-in link sent to ``email``, waiting for it to arrive (a real server
+        sends it after its answer)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.app.state.sign_in_mail.courier.wait()
+            links = self.links_to(email)
+            if links:
+                return links[-1]
+            time.sleep(0.05)
+        raise AssertionError(f"no sign-in link reached the SMTP server in {timeout} s")
 
     def browser(self) -> TestClient:
         return TestClient(self.app, base_url=self.base, raise_server_exceptions=False)

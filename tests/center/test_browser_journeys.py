@@ -72,8 +72,7 @@ def sign_in(page: Any, center: Center, email: str, screens: Screens) -> None:
     page.get_by_role("button", name="Email me a sign-in link").click()
     page.get_by_role("heading", name="Check your email").wait_for()
     screens.check("link-sent")
-    center.wait_for_mail()
-    page.goto(center.links_to(email)[-1])
+    page.goto(center.link_for(email))
     screens.check("sign-in-confirm")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(center.base + "/center")
@@ -166,8 +165,7 @@ def test_the_journey_by_keyboard_alone(
     page.keyboard.type(email)
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Check your email").wait_for()
-    center.wait_for_mail()
-    page.goto(center.links_to(email)[-1])
+    page.goto(center.link_for(email))
     press_until(page, "button[type=submit]")
     page.keyboard.press("Enter")
     page.wait_for_url(center.base + "/center")
@@ -185,6 +183,12 @@ def test_the_journey_by_keyboard_alone(
     focus = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert focus != "none" or page.evaluate("() => document.activeElement === document.body")
     screens.check("choices-by-keyboard")
+    press_until(page, "form.sign-out button")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="You are signed out").wait_for()
+    screens.check("signed-out")
+    page.goto(center.base + "/center/choices")  # the session is gone: back to signing in
+    assert page.url == center.base + "/sign-in"
     context.close()
 
 
