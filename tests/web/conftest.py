@@ -1,20 +1,17 @@
-"""Fixtures of the website tests: the site policy, vaults enforcing it, and (for the browser
-tests) one headless Debian Chromium per session and the test site served on 127.0.0.1."""
+"""Fixtures of the website tests: the site policy and vaults enforcing it (the browser itself
+is a fixture of ``tests/conftest.py``, shared with the privacy-center tests)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from site_policy import site_policy_text
 
-from pledge.errors import PledgeError
 from pledge.policy import Policy, load_policy_text
 from pledge.store.keys import LocalKeyFileProvider
 from pledge.store.vault import Vault
-from pledge.web.scan import launch
 
 VaultOpener = Callable[[], Vault]
 
@@ -49,26 +46,3 @@ def session_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
     )
     yield vault
     vault.close()
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[tuple[Any, str | None]]:
-    """The session's browser, or why there is none."""
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        yield None, "Playwright is not installed: pip install -e '.[test]'"
-        return
-    try:
-        with launch() as found:
-            yield found, None
-    except PledgeError as error:
-        yield None, error.message
-
-
-@pytest.fixture
-def browser(chromium: tuple[Any, str | None], skip_or_fail: Any) -> Any:
-    found, missing = chromium
-    if found is None:
-        skip_or_fail(f"no browser for the browser tests: {missing}")
-    return found

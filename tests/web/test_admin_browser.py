@@ -17,14 +17,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "admin"))
 from admin_support import Console, Sink, policy_under
-from lantern_site import serve_asgi
+from browser_support import AXE, serve_asgi
 
 from pledge.mail.sender import SmtpTransport
 from pledge.mail.settings import MailSettings
 from pledge.mail.staff_sign_in import StaffSignInMail
 from pledge.store.vault import Vault
 
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 ADA = {"name": "Ada Lovelace", "email": "ada@example.org"}
 
 
