@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from pledge.errors import ConflictError, NotFoundError
 from pledge.policy.explain import legal_hold
 from pledge.store import consents as consent_ledger
-from pledge.store import credentials
+from pledge.store import credentials, sessions
 from pledge.store import release as read_path
 from pledge.store.audit import Record
 from pledge.store.collect import LOOKUP_KINDS, aad
@@ -266,8 +266,10 @@ def forget(vault: Vault, connection: Connection, subject: str, *, actor: str) ->
 
 
 def _unlink(connection: Connection, subject: str, status: str, now: dt.datetime) -> None:
-    """What ties a subject to a person besides their values: lookups, current choices and
-    credentials (never held for the law: nobody needs a password to comply with it)."""
+    """What ties a subject to a person besides their values: lookups, current choices,
+    credentials (never held for the law: nobody needs a password to comply with it), and
+    their sessions and sign-in links of the privacy center."""
+    sessions.revoke_all(connection, sessions.SUBJECT, subject, now)
     connection.execute(delete(subject_lookup).where(subject_lookup.c.subject_id == subject))
     connection.execute(delete(consent_state).where(consent_state.c.subject_id == subject))
     connection.execute(delete(credentials_table).where(credentials_table.c.subject_id == subject))

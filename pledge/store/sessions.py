@@ -206,28 +206,33 @@ class SignIns:
             )
 
     def end_all(self, vault: Vault, kind: str, principal: str) -> int:
-        """Revoke every session of a principal and drop their unused links (after an
-        erasure, or "sign out everywhere"); how many sessions were live."""
-        now = vault.clock()
+        """Revoke every session of a principal and drop their unused links ("sign out
+        everywhere"); how many sessions were live."""
         with vault.write() as connection:
-            ended = connection.execute(
-                update(web_sessions)
-                .where(
-                    web_sessions.c.principal_kind == kind,
-                    web_sessions.c.principal == principal,
-                    web_sessions.c.revoked_at.is_(None),
-                    web_sessions.c.expires_at > now,
-                )
-                .values(revoked_at=now)
-            ).rowcount
-            connection.execute(
-                delete(sign_in_links).where(
-                    sign_in_links.c.principal_kind == kind,
-                    sign_in_links.c.principal == principal,
-                    sign_in_links.c.used_at.is_(None),
-                )
-            )
-        return int(ended)
+            return revoke_all(connection, kind, principal, vault.clock())
+
+
+def revoke_all(connection: Connection, kind: str, principal: str, now: dt.datetime) -> int:
+    """In ``connection``'s transaction: revoke the principal's live sessions and delete their
+    unused links (an erasure does this with the rest); how many sessions were live."""
+    ended = connection.execute(
+        update(web_sessions)
+        .where(
+            web_sessions.c.principal_kind == kind,
+            web_sessions.c.principal == principal,
+            web_sessions.c.revoked_at.is_(None),
+            web_sessions.c.expires_at > now,
+        )
+        .values(revoked_at=now)
+    ).rowcount
+    connection.execute(
+        delete(sign_in_links).where(
+            sign_in_links.c.principal_kind == kind,
+            sign_in_links.c.principal == principal,
+            sign_in_links.c.used_at.is_(None),
+        )
+    )
+    return int(ended)
 
 
 def _open(

@@ -23,6 +23,7 @@ PAGES = [
     "/center/choices",
     "/center/disclosures",
     "/center/delete",
+    "/center/requests",
     "/center/disclosures/0/proof",
 ]
 
@@ -76,11 +77,17 @@ def test_one_persons_session_never_reaches_anothers_data(
     browser.post(
         "/center/delete", data={"csrf": token, "confirm": "yes", "subject": alice}, headers=HTML
     )
+    browser.post(
+        "/center/requests",
+        data={"csrf": token, "kind": "complaint", "text": "hi", "subject": alice},
+        headers=HTML,
+    )
 
     alice_after = vault.export(alice)
     assert alice_after["data"] == alice_before["data"]
     assert alice_after["choices"] == alice_before["choices"]
-    assert vault.find("email", "mallory@example.com") is None  # mallory erased herself only
+    assert vault.requests_of(alice) == []
+    assert {r.kind for r in vault.requests_of(mallory)} >= {"erase", "complaint"}
 
     secrets = ["alice@example.com", "mallory@example.com", alice, mallory, "Person 1", "Person 2"]
     linked += [r.headers.get("location", "") for r in browser.get("/center").history]

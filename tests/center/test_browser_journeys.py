@@ -19,6 +19,7 @@ from center_support import (
     Center,
     Plan,
     Sink,
+    carry_out_erasure,
     collect_person,
     disclose_something,
     gate_decision,
@@ -142,8 +143,12 @@ def test_a_persons_journey_through_the_privacy_center(
     screens.check("delete")
     page.get_by_role("checkbox").check()
     page.get_by_role("button", name="my data").click()
-    page.get_by_text("You are signed out").wait_for()
-    screens.check("deleted")
+    page.get_by_text("is received").wait_for()
+    screens.check("erasure-requested")
+    page.get_by_role("navigation").get_by_role("link", name="Requests").click()
+    page.get_by_role("rowheader", name="Delete your data").wait_for()
+    screens.check("requests")
+    carry_out_erasure(vault, subject)  # staff answer it
     page.goto(center.base + "/center")
     assert page.url == center.base + "/sign-in"
     context.close()

@@ -12,6 +12,7 @@ import pytest
 from center_support import (
     Center,
     Sink,
+    carry_out_erasure,
     collect_person,
     csrf_of,
     disclose_something,
@@ -106,7 +107,12 @@ def test_a_person_sees_corrects_chooses_checks_downloads_and_deletes(
         "/center/delete", data={"csrf": csrf_of(before.text), "confirm": "yes"}, headers=HTML
     )
     assert done.status_code == 200, done.text
-    assert "You are signed out" in done.text
+    assert "is received" in done.text
+    listed = browser.get("/center/requests", headers=HTML).text
+    assert "Delete your data" in listed
+    assert "Download your data" in listed  # the download was an export answered at once
+    assert "Correct your data" in listed
+    carry_out_erasure(vault, subject)
     assert browser.get("/center", headers=HTML, follow_redirects=False).status_code == 303
 
 
@@ -136,5 +142,33 @@ def test_bitrix_explains_what_deactivation_keeps_before_it_happens(open_center: 
     done = browser.post(
         "/center/delete", data={"csrf": csrf_of(before.text), "confirm": "yes"}, headers=HTML
     )
-    assert "Kept for the law" in done.text
-    assert subject not in done.text
+    assert "Your request to deactivate your data is received" in done.text
+    carry_out_erasure(center.vault, subject)
+    assert center.vault.find("email", "kept@example.com") is None
+
+
+def test_a_complaint_and_an_inquiry_are_requests_with_a_deadline(open_center: Any) -> None:
+    center: Center = open_center("bitrix")
+    subject = collect_person(center.vault, plan_for(center.vault), 3, "asks@example.com")
+    browser = center.browser()
+    center.sign_in(browser, "asks@example.com")
+    page = browser.get("/center/requests", headers=HTML)
+    for kind in ("complaint", "inquiry"):
+        sent = browser.post(
+            "/center/requests",
+            data={"csrf": csrf_of(page.text), "kind": kind, "text": f"My {kind} <b>here</b>"},
+            headers=HTML,
+        )
+        assert sent.status_code == 200
+        assert "Received" in sent.text
+        assert f"My {kind} &lt;b&gt;here&lt;/b&gt;" in sent.text  # shown as text
+    kinds = {r.kind: r for r in center.vault.requests_of(subject)}
+    assert set(kinds) == {"complaint", "inquiry"}
+    assert all(r.state == "verified" for r in kinds.values())
+    assert all(r.respond_by > r.received_at.date() for r in kinds.values())
+    empty = browser.post(
+        "/center/requests",
+        data={"csrf": csrf_of(page.text), "kind": "complaint", "text": "  "},
+        headers=HTML,
+    )
+    assert empty.status_code == 422

@@ -1,5 +1,8 @@
 """The privacy center's data pages: "your data" with its reasons, the download, corrections.
 
+A download and a correction are requests answered at once (recorded as such, with their
+steps: see :mod:`pledge.store.requests`).
+
 Every page acts for the session's subject and no one else: no URL or form names a subject,
 so there is no other person's id to try. The data is read through the store's one read path
 as the person exercising their right of access (:meth:`Vault.export`, audited), and each value
@@ -46,10 +49,11 @@ class Holdings:
     export: dict[str, Any]
 
 
-def holdings(vault: Vault, subject: str) -> Holdings:
+def holdings(vault: Vault, subject: str, *, as_request: bool = False) -> Holdings:
     """The person's data grouped by the purposes it serves (a value serving several purposes
-    is under each), read as an access request."""
-    data = vault.export(subject, actor=ACTOR)
+    is under each), read as the person's access. A download (``as_request``) is also recorded
+    as an export request answered at once; looking at the page is not."""
+    data = (vault.export_request if as_request else vault.export)(subject, actor=ACTOR)
     groups: dict[str, tuple[Use, list[Held]]] = {}
     for item in data["data"]:
         compiled = vault.policy.history.get(item["policy_version"], vault.policy)
@@ -86,7 +90,7 @@ async def download(request: Request, person: Person) -> Response:
 @router.get("/center/download/data.json")
 async def download_json(request: Request, person: Person) -> Response:
     vault: Vault = request.app.state.vault
-    data = await run_in_threadpool(vault.export, person.principal, actor=ACTOR)
+    data = await run_in_threadpool(vault.export_request, person.principal, actor=ACTOR)
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
         media_type="application/json",
@@ -97,7 +101,7 @@ async def download_json(request: Request, person: Person) -> Response:
 @router.get("/center/download/data.html")
 async def download_html(request: Request, person: Person) -> Response:
     vault: Vault = request.app.state.vault
-    found = await run_in_threadpool(holdings, vault, person.principal)
+    found = await run_in_threadpool(holdings, vault, person.principal, as_request=True)
     organisation = vault.policy.policy.organisation
     html = templates.get_template("center/export.html").render(
         organisation=organisation.name,
@@ -124,7 +128,7 @@ async def correct(request: Request, person: Person) -> Response:
     vault: Vault = request.app.state.vault
     field, value = form.get("field"), form.get("value").strip()
     try:
-        await run_in_threadpool(vault.rectify, person.principal, field, value, actor=ACTOR)
+        await run_in_threadpool(vault.rectify_request, person.principal, field, value, actor=ACTOR)
     except (InputError, ConflictError, NotFoundError) as error:
         problem = error.message[0].upper() + error.message[1:]
         return await _correct_page(request, person, problem=problem, done=None, status=422)

@@ -18,6 +18,7 @@ from pledge.mail.confirmations import send_confirmations
 from pledge.policy import Choices
 from pledge.policy.explain import Offered, offered_choices
 from pledge.store.consents import STOP_ALL
+from pledge.store.pending import needs_confirmation
 from pledge.store.vault import Vault
 from pledge.web.pages import render
 from pledge.web.pages.person import NAV, Person
@@ -80,9 +81,14 @@ async def stop(request: Request, person: Person) -> Response:
 
 
 def _record(vault: Vault, subject: str, changes: list[tuple[str, bool]]) -> int:
-    """Record ``changes``; how many wait for a confirmation (whose message is sent)."""
+    """Record ``changes`` as a request answered at once; a grant the policy wants confirmed
+    waits instead, and its message is sent. How many wait."""
+    waiting = [(k, g) for k, g in changes if needs_confirmation(vault.policy, k, g)]
+    now = [(k, g) for k, g in changes if (k, g) not in waiting]
+    if now:
+        vault.choices_request(subject, dict(now), source=SOURCE)
     pending = []
-    for key, granted in changes:
+    for key, granted in waiting:
         done = vault.record_choice(subject, key, granted, source=SOURCE, change_only=True)
         if done.pending:
             pending.append((subject, done.pending))

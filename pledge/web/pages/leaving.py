@@ -1,9 +1,10 @@
 """Deleting (or deactivating) one's data, with what the policy keeps said first.
 
-Before anything happens the page lists, value by value, what goes at once and what the law
-makes the organisation keep: for how long and for what alone. Pressing the button erases
-through :meth:`Vault.erase` (crypto-shredding what goes), ends every session of the person,
-and shows what was kept, until when.
+Before anything happens the page lists, value by value, what goes and what the law makes the
+organisation keep: for how long and for what alone. Pressing the button makes an erasure
+request (:mod:`pledge.store.requests`), verified since the person is signed in, with the
+deadline the policy and its law give; staff carry it out (:meth:`Vault.erase`, which shreds
+what goes and keeps the held values under their hold) and the person hears of each step.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from pledge.errors import InputError
-from pledge.store.rights import Erasure
-from pledge.store.sessions import SUBJECT
 from pledge.store.vault import Vault
 from pledge.web.pages import render
 from pledge.web.pages.center import holdings
 from pledge.web.pages.person import ACTOR, NAV, Person, deletion_verb
-from pledge.web.session import clear_cookie, posted
+from pledge.web.session import posted
 
 router = APIRouter()
 
@@ -44,12 +43,6 @@ async def explain(request: Request, person: Person) -> Response:
     )
 
 
-def _erase(vault: Vault, subject: str) -> Erasure:
-    erasure = vault.erase(subject, actor=ACTOR)
-    vault.end_sessions(SUBJECT, subject)
-    return erasure
-
-
 @router.post("/center/delete")
 async def erase(request: Request, person: Person) -> Response:
     form = await posted(request)
@@ -57,7 +50,7 @@ async def erase(request: Request, person: Person) -> Response:
     verb = deletion_verb(vault)
     if form.get("confirm") != "yes":
         raise InputError(f"tick the box to confirm that you want to {verb} your data")
-    erasure = await run_in_threadpool(_erase, vault, person.principal)
-    response = render(request, "center/deleted.html", verb=verb, erasure=erasure)
-    clear_cookie(request, response)
-    return response
+    asked = await run_in_threadpool(
+        vault.open_request, person.principal, "erase", None, actor=ACTOR, verified=True
+    )
+    return render(request, "center/deleted.html", signed_in=person, nav=NAV, verb=verb, asked=asked)

@@ -25,6 +25,7 @@ NAV = (
     ("/center/correct", "Correct"),
     ("/center/choices", "Choices"),
     ("/center/disclosures", "Disclosures"),
+    ("/center/requests", "Requests"),
     ("/center/delete", "Delete"),
 )
 

@@ -12,6 +12,7 @@ from pledge.web.pages import (
     choices,
     disclosures,
     leaving,
+    requests,
     sign_in,
 )
 
@@ -22,6 +23,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     choices.router,
     disclosures.router,
     leaving.router,
+    requests.router,
     admin_sign_in.router,
     admin.router,
 )

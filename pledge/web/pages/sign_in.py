@@ -137,6 +137,9 @@ async def sign_in(request: Request, token: str) -> Response:
     except SignInInvalid as error:
         failures(request).fail(*names)
         return _refused(request, error)
+    # Signing in proves who the person is: requests they made unverified (by email, to
+    # staff) are verified now.
+    await run_in_threadpool(vault.verify_waiting_requests, opened.session.principal)
     response = RedirectResponse(HOME, status_code=303, headers={"Cache-Control": "no-store"})
     lifetime = opened.session.expires_at - opened.session.created_at
     set_cookie(request, response, opened.session_id, max_age=int(lifetime.total_seconds()))
