@@ -54,7 +54,8 @@ class ApiSettings(Settings):
     )
     dev: bool = Field(
         default=False,
-        description="Development mode: readable logs, and a local key file if no master key.",
+        description="Development mode: readable logs, a local key file if no master key, and "
+        "the emails the service sends kept in memory and shown at /dev/mailbox.",
     )
 
     def as_environment(self) -> dict[str, str]:
