@@ -124,6 +124,7 @@ def test_a_persons_journey_through_the_privacy_center(
 
     recipient = disclose_something(vault, subject)
     page.get_by_role("link", name="Disclosures").click()
+    page.wait_for_load_state("load")  # the script is in (it is what the button runs)
     page.get_by_role("button", name="Verify entry").first.click()
     result = page.locator(".proof-result").first
     page.wait_for_function("() => document.querySelector('.proof-result').dataset.verified")

@@ -113,8 +113,7 @@ async function check(button) {
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  for (const button of document.querySelectorAll("button.verify")) {
-    button.addEventListener("click", () => check(button));
-  }
-});
+// Loaded with defer: the page is parsed by now.
+for (const button of document.querySelectorAll("button.verify")) {
+  button.addEventListener("click", () => check(button));
+}
