@@ -113,6 +113,7 @@ async def _page(request: Request, person: Person, *, changed: int | None, waitin
         groups=groups,
         stopped=choices.stop_all,
         history=list(reversed(history)),
+        labels={s.offered.key: s.offered.label for s in shown} | {STOP_ALL: "Stop everything"},
         changed=changed,
         waiting=waiting,
     )
