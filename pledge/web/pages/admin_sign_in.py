@@ -13,25 +13,28 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from pledge.api.deps import client_address, failures
-from pledge.api.limits import SignInLimits
-from pledge.errors import RateLimited, SecondFactorInvalid, SignInInvalid
+from pledge.errors import SecondFactorInvalid
 from pledge.mail.settings import load_mail_settings
 from pledge.mail.staff_sign_in import StaffSignInMail
 from pledge.store.sessions import STAFF
 from pledge.store.staff import lookup_token
 from pledge.store.vault import Vault
-from pledge.web.pages import check_nonce, nonce_page, render
-from pledge.web.session import SignedIn, clear_cookie, posted, read_form, set_cookie, signed_in
+from pledge.web.pages import nonce_page, render
+from pledge.web.pages.link_sign_in import LinkSignIn
+from pledge.web.session import SignedIn, clear_cookie, posted, signed_in
 
 HOME = "/admin"
 SECOND_FACTOR = "/admin/second-factor"
-MAX_EMAIL = 254
 router = APIRouter()
 LinkOnly = Annotated[SignedIn, Depends(signed_in(STAFF))]
+FLOW = LinkSignIn(
+    kind=STAFF,
+    templates="admin/",
+    address_hint="Enter your work email address, like ann@example.org.",
+    then=SECOND_FACTOR,
+)
 
 
 def staff_mail(request: Request) -> StaffSignInMail:
@@ -50,27 +53,10 @@ async def ask(request: Request) -> Response:
 @router.post("/admin/sign-in")
 async def send(request: Request) -> Response:
     """Mail a link if the address is a staff member's; the same answer either way."""
-    form = await read_form(request)
-    check_nonce(request, form)
-    vault: Vault = request.app.state.vault
-    address = form.get("email").strip()
-    if not (3 <= len(address) <= MAX_EMAIL and "@" in address.strip("@")):
-        return nonce_page(
-            request,
-            "admin/sign_in.html",
-            status=422,
-            problem="Enter your work email address, like ann@example.org.",
-        )
-    limits: SignInLimits = request.app.state.sign_in_limits
-    try:
-        limits.take(lookup_token(vault, address), client_address(request))
-    except RateLimited as limited:
-        return render(
-            request, "admin/sign_in_sent.html", status=429, limited=limited.fields["retry_after"]
-        )
-    response = render(request, "admin/sign_in_sent.html", limited=None)
-    response.background = BackgroundTask(_send_if_staff, vault, staff_mail(request), address)
-    return response
+    mail = staff_mail(request)
+    return await FLOW.request_link(
+        request, lookup_token, lambda vault, address: _send_if_staff(vault, mail, address)
+    )
 
 
 def _send_if_staff(vault: Vault, mail: StaffSignInMail, address: str) -> None:
@@ -81,37 +67,13 @@ def _send_if_staff(vault: Vault, mail: StaffSignInMail, address: str) -> None:
 
 @router.get("/admin/sign-in/{token}")
 async def confirm(request: Request, token: str) -> Response:
-    vault: Vault = request.app.state.vault
-    names = [client_address(request)]
-    failures(request).check(*names)
-    try:
-        await run_in_threadpool(vault.check_sign_in, token)
-    except SignInInvalid as error:
-        failures(request).fail(*names)
-        return _refused(request, error)
-    return nonce_page(request, "admin/sign_in_confirm.html", action=request.url.path)
+    return await FLOW.show_link(request, token)
 
 
 @router.post("/admin/sign-in/{token}")
 async def use_link(request: Request, token: str) -> Response:
     """Use the link once: a staff session that can only give its second factor."""
-    vault: Vault = request.app.state.vault
-    names = [client_address(request)]
-    failures(request).check(*names)
-    form = await read_form(request)
-    check_nonce(request, form)
-    try:
-        opened = await run_in_threadpool(vault.sign_in, token, STAFF)
-    except SignInInvalid as error:
-        failures(request).fail(*names)
-        return _refused(request, error)
-    response = RedirectResponse(
-        SECOND_FACTOR, status_code=303, headers={"Cache-Control": "no-store"}
-    )
-    lifetime = opened.session.expires_at - opened.session.created_at
-    set_cookie(request, response, opened.session_id, max_age=int(lifetime.total_seconds()))
-    clear_cookie(request, response, nonce=True)
-    return response
+    return await FLOW.use_link(request, token)
 
 
 @router.get(SECOND_FACTOR)
@@ -157,8 +119,3 @@ async def _code_page(
         roles=member.roles,
         problem=problem,
     )
-
-
-def _refused(request: Request, error: SignInInvalid) -> Response:
-    message = error.message[0].upper() + error.message[1:]
-    return nonce_page(request, "admin/sign_in.html", status=error.status, problem=f"{message}.")
