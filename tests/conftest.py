@@ -214,9 +214,11 @@ def person_factory(faker: Faker) -> Callable[[], Person]:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[tuple[Any, str | None]]:
-    """The session's browser, or why there is none."""
+    """The module's browser, or why there is none. Not the session's: Playwright's sync API
+    keeps an event loop running in the main thread while it is open, which would make every
+    later test that runs a coroutine (``asyncio.run``) fail."""
     try:
         import playwright  # noqa: F401
     except ImportError:
