@@ -124,7 +124,12 @@ class BulkCollectIn(_In):
 class ReportIn(_In):
     text: str = Field(min_length=1, max_length=100_000, description="The report, as sent.")
     subject: SubjectRef | None = Field(
-        default=None, description="The known subject who sent it; else a new one is created."
+        default=None,
+        description="The known subject who sent it (needs `subject_token`); else a new one "
+        "is created.",
+    )
+    subject_token: ProofToken | None = Field(
+        default=None, description="From POST /v1/subject-tokens, minted for this key."
     )
     age: int | None = Field(
         default=None, ge=0, le=150, description="Needed where the point has a minimum age."

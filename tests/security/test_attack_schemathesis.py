@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -33,6 +34,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
     unsupported_method,
+    positive_data_acceptance,
 ]
 BOUNDED = settings(
     max_examples=8,

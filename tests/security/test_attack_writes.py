@@ -87,3 +87,39 @@ def test_staff_record_a_choice_only_as_agents_with_a_reason_on_record(server: Se
     assert done.status_code == 200, done.text
     entries = server.get(f"/v1/subjects/{alice}/audit", "admin").json()
     assert entries[-1]["detail"]["reason"] == "phone, ticket 7"
+
+
+def test_a_browser_is_linked_to_a_person_only_by_the_website_with_their_token(
+    server: Server,
+) -> None:
+    alice, _ = person(server, "Alice Liddell")
+    bob, _ = person(server, "Bob Jones")
+    receipt = server.client.post("/pledge/receipts", json={"allowed": ["preferences"]})
+    assert receipt.status_code == 200, receipt.text
+    path = f"/v1/subjects/{alice}/cookie-receipts"
+    body = {"receipt": receipt.json()["receipt"], "subject_token": server.token(alice)}
+    for who in ("role", "agent", "recipient", "admin"):
+        response = server.post(path, who, json=body)
+        assert response.status_code == 403, (who, response.text)
+    own = body["subject_token"]
+    for token in (server.token(bob), server.token(alice, "other_website"), own[:-2] + "AA"):
+        response = server.post(path, "collector", json={**body, "subject_token": token})
+        assert response.status_code == 403, (token, response.text)
+    consents = f"/v1/subjects/{alice}/consents"
+    assert "cookies:preferences" not in server.get(consents, "admin").json()["granted"]
+    linked = server.post(path, "collector", json=body)
+    assert linked.status_code == 200, linked.text
+    assert "cookies:preferences" in server.get(consents, "admin").json()["granted"]
+
+
+def test_a_report_writes_into_a_person_only_with_their_token(server: Server) -> None:
+    alice, _ = person(server, "Alice Liddell")
+    body = {"text": "crash in module 7", "age": 30, "subject": alice}
+    for who in ("role", "agent", "recipient", "admin"):
+        response = server.post("/v1/reports/errors", who, json=body)
+        assert response.json()["code"] == "forbidden", (who, response.text)
+    for token in (None, server.token(alice, "other_website")):
+        response = server.post(
+            "/v1/reports/errors", "collector", json={**body, "subject_token": token}
+        )
+        assert response.json()["code"] == "proof_required", response.text

@@ -115,17 +115,25 @@ def test_gpc_json_says_the_site_honours_gpc(client: TestClient, app_vault: Vault
 def test_the_site_backend_links_a_receipt_at_sign_in(client: TestClient, app_vault: Vault) -> None:
     subject = app_vault.collect("newsletter", {"email": "reader@example.org"}, age=30).subject
     receipt = client.post("/pledge/receipts", json={"allowed": ["analytics"]}).json()["receipt"]
-    _, admin = KeyStore(app_vault).create("admin", None, None, by="test")
-    _, recipient = KeyStore(app_vault).create("recipient", "payment_gateway", None, by="test")
+    keys = KeyStore(app_vault)
+    website_key, website = keys.create("collector", None, None, by="test")
+    other_key, _ = keys.create("collector", None, None, by="test")
+    _, admin = keys.create("admin", None, None, by="test")
+    token = app_vault.subject_token(subject, website_key.key_id).token
     url = f"/v1/subjects/{subject}/cookie-receipts"
-    refused = client.post(
-        url, json={"receipt": receipt}, headers={"Authorization": f"Bearer {recipient}"}
-    )
-    assert refused.status_code == 403
-    assert client.post(url, json={"receipt": receipt}).status_code == 401
-    linked = client.post(
-        url, json={"receipt": receipt}, headers={"Authorization": f"Bearer {admin}"}
-    )
-    assert linked.status_code == 200
+    body = {"receipt": receipt, "subject_token": token}
+    assert client.post(url, json=body).status_code == 401
+    staff = client.post(url, json=body, headers={"Authorization": f"Bearer {admin}"})
+    assert staff.status_code == 403
+    for forged in ("", app_vault.subject_token(subject, other_key.key_id).token, token[:-2] + "AA"):
+        refused = client.post(
+            url,
+            json={"receipt": receipt, "subject_token": forged or "x"},
+            headers={"Authorization": f"Bearer {website}"},
+        )
+        assert refused.status_code == 403, refused.text
+    assert "cookies:analytics" not in app_vault.choices(subject).granted
+    linked = client.post(url, json=body, headers={"Authorization": f"Bearer {website}"})
+    assert linked.status_code == 200, linked.text
     assert linked.json()["allowed"] == ["analytics"]
     assert "cookies:analytics" in app_vault.choices(subject).granted

@@ -2,16 +2,19 @@
 
 The site's backend calls this when a visitor signs in, with the receipt id from their consent
 cookie: from then on their banner answers (and browser privacy signals) are events in the
-subject's consent ledger. Role and admin keys may do it, as they record other choices.
+subject's consent ledger. Only the website's backend (a collector key) links, and only with
+the person's subject token: linking writes choices into a person, so it needs the same proof
+as any other write into them. Staff never link a browser to a person.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pledge.api.deps import StaffKey, SubjectId, VaultDep
+from pledge.api.deps import CollectorKey, SubjectId, VaultDep
 from pledge.api.problems import documented
 from pledge.api.routes import v1_router
+from pledge.api.schemas import ProofToken
 from pledge.store.receipts import RECEIPT_PATTERN
 
 router = v1_router(tags=["consents"])
@@ -21,6 +24,9 @@ class ReceiptLinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     receipt: str = Field(pattern=RECEIPT_PATTERN, description="From the pledge_consent cookie.")
+    subject_token: ProofToken = Field(
+        description="The person's subject token, from POST /v1/subject-tokens at sign-in."
+    )
 
 
 class ReceiptLinkOut(BaseModel):
@@ -31,9 +37,10 @@ class ReceiptLinkOut(BaseModel):
 
 @router.post("/subjects/{subject}/cookie-receipts", responses=documented(404, 409))
 def link(
-    subject: SubjectId, body: ReceiptLinkIn, vault: VaultDep, _key: StaffKey
+    subject: SubjectId, body: ReceiptLinkIn, vault: VaultDep, key: CollectorKey
 ) -> ReceiptLinkOut:
     """Link the receipt to the subject; linking it again to the same subject is harmless."""
+    vault.check_subject_token(body.subject_token, subject, key.key_id)
     latest = vault.link_cookie_receipt(body.receipt, subject)
     return ReceiptLinkOut(
         subject=subject,
