@@ -30,6 +30,7 @@ from pledge.cli import (
     serve,
     staff,
     store,
+    subject_tokens,
 )
 from pledge.cli._output import console, exit_on_error
 
@@ -81,6 +82,7 @@ policy.app.command(name="lint")(policy_text.lint)
 app.add_typer(policy.app, name="policy")
 app.command(name="decide")(decide.decide)
 app.command(name="demo")(demo.demo)
+store.subjects.command(name="token")(subject_tokens.token)
 app.add_typer(store.subjects, name="subjects")
 app.add_typer(store.audit, name="audit")
 app.add_typer(store.retention, name="retention")
