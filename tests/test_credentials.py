@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from pledge.errors import CollectionError, NotFoundError, TooManyAttempts
-from pledge.store.schema import credentials, personal_values
+from pledge.store.schema import credentials, pending_changes, personal_values
 from pledge.store.vault import Vault
 
 PASSWORD = "correct horse battery staple "  # the trailing space is part of it
@@ -155,3 +155,40 @@ def test_an_unusable_secret_is_refused_by_name(
             },  # type: ignore[dict-item]
             age=person.age,
         )
+
+
+def test_a_password_in_a_pending_change_waits_hashed_and_applies_on_confirmation(
+    vault: Vault, person_factory: Callable[[], Any], tmp_path: Path
+) -> None:
+    """Someone signs up again with Alice's email and a new password: the submission waits for
+    Alice's confirmation with the password as its hash, sealed; Alice's old password works
+    until she confirms, the new one after, and only then."""
+    alice = person_factory()
+    subject = sign_up(vault, alice)
+    renewed = "a completely new passphrase 42"
+    waiting = vault.collect(
+        "registration",
+        {
+            "name": alice.name,
+            "username": alice.username,
+            "email": alice.email.upper(),
+            "password": renewed,
+        },
+        age=alice.age,
+    )
+    assert waiting.pending is not None
+    with vault.engine.connect() as connection:
+        payload = connection.execute(select(pending_changes.c.payload)).scalar_one()
+    assert renewed.encode() not in payload
+    assert b"argon2id" not in payload  # sealed under Alice's data key, the hash too
+    for file in tmp_path.iterdir():
+        if file.is_file():
+            assert renewed.encode() not in file.read_bytes(), file.name
+    assert vault.verify_credential(subject, "registration", "password", PASSWORD)
+    assert not vault.verify_credential(subject, "registration", "password", renewed)
+
+    done = vault.confirm(vault.confirmation_token(waiting.pending))
+    assert "password" in done.fields
+    assert vault.verify_credential(subject, "registration", "password", renewed)
+    assert not vault.verify_credential(subject, "registration", "password", PASSWORD)
+    assert renewed not in repr(vault.export(subject))

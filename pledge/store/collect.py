@@ -86,9 +86,18 @@ class _Checked:
 
 
 def check(
-    policy: CompiledPolicy, item: Collection, today: dt.date, hasher: PasswordHasher
+    policy: CompiledPolicy,
+    item: Collection,
+    today: dt.date,
+    hasher: PasswordHasher,
+    *,
+    hashed: Mapping[str, str] | None = None,
 ) -> _Checked:
-    """The submission in normal form, or a CollectionError naming what is wrong."""
+    """The submission in normal form, or a CollectionError naming what is wrong.
+
+    ``hashed`` holds credentials already hashed (field -> argon2id hash) by an earlier check
+    of the same submission, which waited as a pending change: they count as given, and must
+    still be credentials the point declares."""
     point = policy.policy.collection_points.get(item.point)
     if point is None:
         raise InputError(
@@ -125,6 +134,15 @@ def check(
             secrets[name] = Hashed(spec.category, hasher.hash(secret))
             continue
         values[name] = (spec.category, check_value(item.point, name, shape, value))
+    for name, held in (hashed or {}).items():
+        spec = point.fields.get(name)
+        if spec is None or shape_of(spec.category, spec.shape) != SECRET:
+            raise CollectionError(
+                f"'{item.point}.{name}' is no longer a credential of collection point "
+                f"'{item.point}'",
+                field=name,
+            )
+        secrets[name] = Hashed(spec.category, held)
     for name, spec in point.fields.items():
         given = name in values or name in secrets
         if spec.required and not given and not policy.is_pass_through(spec.category):
@@ -252,6 +270,7 @@ def store_many(
             {name: value for name, (_, value) in checked.values.items()},
             checked.choices,
             checked.item.age,
+            {name: hashed.hash for name, hashed in checked.secrets.items()},
         )
         pending_ids[i] = propose(
             vault,

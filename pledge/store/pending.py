@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -44,12 +44,22 @@ _SIZE = 1 + 16 + 8
 
 @dataclass(frozen=True)
 class Change:
-    """What waits: values at a point (``point`` set) and choices to record."""
+    """What waits: values at a point (``point`` set) and choices to record.
+
+    A credential submitted with the values waits too, as the argon2id hash collection made
+    of it (``secrets``: field -> hash): the plaintext is gone before the change is kept, and
+    confirming sets the hash as it is."""
 
     point: str | None
     fields: Mapping[str, str]
     choices: Mapping[str, bool]
     age: int | None = None
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """The fields the change sets, credentials included (never their values)."""
+        return sorted([*self.fields, *self.secrets])
 
     def dump(self) -> bytes:
         return json.dumps(
@@ -58,13 +68,16 @@ class Change:
                 "fields": dict(self.fields),
                 "choices": dict(self.choices),
                 "age": self.age,
+                "secrets": dict(self.secrets),
             }
         ).encode()
 
     @classmethod
     def load(cls, raw: bytes) -> Change:
         data: dict[str, Any] = json.loads(raw)
-        return cls(data["point"], data["fields"], data["choices"], data["age"])
+        return cls(
+            data["point"], data["fields"], data["choices"], data["age"], data.get("secrets", {})
+        )
 
 
 @dataclass(frozen=True)
@@ -131,7 +144,7 @@ def propose(
             detail={
                 "pending": pending_id,
                 "point": change.point,
-                "fields": sorted(change.fields),
+                "fields": change.names,
                 "choices": dict(change.choices),
             },
         ),
@@ -212,7 +225,7 @@ class Confirmations:
                 item = Collection(
                     change.point, change.fields, row.subject_id, change.choices, change.age
                 )
-                checked = check(vault.policy, item, now.date(), vault.hasher)
+                checked = check(vault.policy, item, now.date(), vault.hasher, hashed=change.secrets)
                 store_many(vault, connection, [checked], now, {}, confirmed=True)
             elif change.choices:
                 consent_ledger.append(
@@ -229,9 +242,7 @@ class Confirmations:
                     action="change_confirmed",
                     actor=source,
                     subject_ref=vault.subject_ref(row.subject_id),
-                    detail={"pending": pending_id, "fields": sorted(change.fields)},
+                    detail={"pending": pending_id, "fields": change.names},
                 ),
             )
-        return Confirmed(
-            row.subject_id, pending_id, tuple(sorted(change.fields)), dict(change.choices)
-        )
+        return Confirmed(row.subject_id, pending_id, tuple(change.names), dict(change.choices))

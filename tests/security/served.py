@@ -19,7 +19,7 @@ from postgres_support import fresh_postgres_schema
 from serve_support import environment, serve
 
 from pledge.api.keys import KeyStore, Scope
-from pledge.settings import load_settings, open_vault
+from pledge.settings import Settings, load_settings, open_vault
 
 EXAMPLE_POLICIES = Path(__file__).resolve().parents[2] / "examples" / "policies"
 BUDGET = 3.0
@@ -42,6 +42,14 @@ def suite_policy(folder: Path) -> Path:
         f"    condition: aggregate\n    min_group_size: 10\n"
         f"    noise_epsilon: 1.0\n    privacy_budget: {BUDGET}\n",
     )
+    # An optional password at registration, so credentials are attacked too.
+    text = text.replace(
+        "      phone: {category: user.contact.phone_number}\n    purposes: [essential.service,",
+        "      phone: {category: user.contact.phone_number}\n"
+        "      password: {category: user.authorization.credentials}\n"
+        "    purposes: [essential.service,",
+        1,
+    )
     path = folder / "3cx-security.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -54,6 +62,7 @@ class Server:
     base: str
     log: Path
     keys: dict[str, str]
+    settings: Settings
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +92,15 @@ class Server:
         export = self.get(f"/v1/subjects/{subject}/export", "admin").json()
         return next((v["value"] for v in export["data"] if v["field"] == field_name), None)
 
+    def confirmation_link(self, pending: str) -> str:
+        """The link the confirmation message for ``pending`` carries (as the person gets it
+        in their mailbox; the mail tests follow it through a real SMTP server)."""
+        vault = open_vault(self.settings)
+        try:
+            return f"/confirm/{vault.confirmation_token(pending)}"
+        finally:
+            vault.close()
+
     def no_tracebacks(self) -> None:
         text = self.log.read_text(errors="replace")
         assert "Traceback" not in text, text[-3000:]
@@ -97,7 +115,8 @@ def start(request: pytest.FixtureRequest, folder: Path, **settings: str) -> Iter
     else:
         database = fresh_postgres_schema(request.getfixturevalue("postgres_admin"))
         url = next(database)
-    vault = open_vault(load_settings(data_dir=folder, database_url=url, policy=policy))
+    opened = load_settings(data_dir=folder, database_url=url, policy=policy)
+    vault = open_vault(opened)
     try:
         store = KeyStore(vault)
         keys = {
@@ -117,7 +136,7 @@ def start(request: pytest.FixtureRequest, folder: Path, **settings: str) -> Iter
     log = folder / "server.log"
     try:
         with serve(env, log) as (_, base):
-            server = Server(base, log, keys)
+            server = Server(base, log, keys, opened)
             yield server
             server.client.close()
     finally:
