@@ -15,6 +15,7 @@ from pledge.errors import CollectionError, NotFoundError, TooManyAttempts
 from pledge.store.schema import credentials, pending_changes, personal_values
 from pledge.store.vault import Vault
 
+EXAMPLES = Path(__file__).parents[1] / "examples" / "policies"
 PASSWORD = "correct horse battery staple "  # the trailing space is part of it
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -192,3 +193,46 @@ def test_a_password_in_a_pending_change_waits_hashed_and_applies_on_confirmation
     assert vault.verify_credential(subject, "registration", "password", renewed)
     assert not vault.verify_credential(subject, "registration", "password", PASSWORD)
     assert renewed not in repr(vault.export(subject))
+
+
+def test_retention_ends_a_password_as_it_ends_any_value(
+    vault_factory: Callable[..., Vault],
+    person_factory: Callable[[], Any],
+    clock: Any,
+    tmp_path: Path,
+) -> None:
+    """A policy keeping credentials 90 days: the hash is gone on day 91 counted from when the
+    password was last set, so a password changed since lives on; the audit log says which."""
+    text = (EXAMPLES / "zimbra.yaml").read_text(encoding="utf-8")
+    text += (
+        "\nretention:\n  - categories: [user.authorization]\n    days: 90\n"
+        "    reason: Unused sign-in secrets are not kept\n"
+    )
+    policy = tmp_path / "zimbra-retention.yaml"
+    policy.write_text(text, encoding="utf-8")
+    vault = vault_factory(policy)
+    vault.hasher = FAST
+    stale, renewed = person_factory(), person_factory()
+    stale_id, renewed_id = sign_up(vault, stale), sign_up(vault, renewed)
+    clock.advance(days=60)
+    vault.collect(
+        "registration",
+        {
+            "name": renewed.name,
+            "username": renewed.username,
+            "email": renewed.email,
+            "password": "changed on day sixty",
+        },
+        subject=renewed_id,
+        age=renewed.age,
+    )
+    clock.advance(days=31)
+    report = vault.run_retention()
+    assert report.deleted == {"user.authorization.credentials": 1}
+    with pytest.raises(NotFoundError):
+        vault.verify_credential(stale_id, "registration", "password", PASSWORD)
+    assert vault.export(stale_id)["credentials"] == []
+    assert vault.export(stale_id)["data"]  # the rest of the person is kept
+    assert vault.verify_credential(renewed_id, "registration", "password", "changed on day sixty")
+    retained = [e for e in vault.audit_entries_for(stale_id) if e["action"] == "retention_delete"]
+    assert [e["detail"]["fields"] for e in retained] == [["registration.password"]]

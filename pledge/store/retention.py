@@ -1,9 +1,10 @@
 """Retention: delete what the policy no longer lets us keep, and say what went (not the values).
 
-Four things end: values past their category's retention period, legal holds of erased
-subjects past their end (after which the subject's key is destroyed too), days of the
-minimised web log older than the retention of what a visit keeps, and expired sign-in links
-and ended sessions of the web pages.
+Five things end: values past their category's retention period, credentials (password
+hashes) past theirs, counted from when each was set, legal holds of erased subjects past their
+end (after which the subject's key is destroyed too), days of the minimised web log older
+than the retention of what a visit keeps, and expired sign-in links and ended sessions of the
+web pages.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 
 from pledge.policy.taxonomy import covers
 from pledge.store import sessions, weblogs
 from pledge.store.audit import Record
 from pledge.store.rights import hold_days
-from pledge.store.schema import personal_values, subjects
+from pledge.store.schema import credentials, personal_values, subjects
 
 if TYPE_CHECKING:
     from pledge.store.vault import Vault
@@ -55,36 +56,40 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
     touched = 0
     shredded_ids: list[str] = []
     with vault.write() as connection:
-        rows = connection.execute(
-            select(
-                personal_values.c.subject_id,
-                personal_values.c.point,
-                personal_values.c.field,
-                personal_values.c.category,
-                personal_values.c.collected_at,
-                subjects.c.status,
-            ).join(subjects, subjects.c.subject_id == personal_values.c.subject_id)
-        ).all()
-        by_subject: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        by_subject: dict[str, list[tuple[Table, str, str, str]]] = defaultdict(list)
         status_of: dict[str, str] = {}
-        for r in rows:
-            status_of[r.subject_id] = r.status
-            if _expired(vault, r.category, r.collected_at, r.status, now):
-                by_subject[r.subject_id].append((r.point, r.field, r.category))
+        for table, since in ((personal_values, "collected_at"), (credentials, "set_at")):
+            rows = connection.execute(
+                select(
+                    table.c.subject_id,
+                    table.c.point,
+                    table.c.field,
+                    table.c.category,
+                    table.c[since].label("since"),
+                    subjects.c.status,
+                ).join(subjects, subjects.c.subject_id == table.c.subject_id)
+            ).all()
+            for r in rows:
+                status_of[r.subject_id] = r.status
+                if _expired(vault, r.category, r.since, r.status, now):
+                    by_subject[r.subject_id].append((table, r.point, r.field, r.category))
         for subject, gone in by_subject.items():
-            for point, field, category in gone:
+            for table, point, field, category in gone:
                 connection.execute(
-                    delete(personal_values).where(
-                        personal_values.c.subject_id == subject,
-                        personal_values.c.point == point,
-                        personal_values.c.field == field,
+                    delete(table).where(
+                        table.c.subject_id == subject,
+                        table.c.point == point,
+                        table.c.field == field,
                     )
                 )
                 deleted[category] += 1
-            left = connection.execute(
-                select(personal_values.c.field).where(personal_values.c.subject_id == subject)
-            ).first()
-            destroy = left is None and status_of[subject] == "deactivated"
+            left = any(
+                connection.execute(
+                    select(table.c.field).where(table.c.subject_id == subject)
+                ).first()
+                for table in (personal_values, credentials)
+            )
+            destroy = not left and status_of[subject] == "deactivated"
             if destroy:
                 connection.execute(
                     update(subjects)
@@ -100,7 +105,7 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
                     actor=actor,
                     subject_ref=vault.subject_ref(subject),
                     detail={
-                        "fields": sorted(f"{p}.{f}" for p, f, _ in gone),
+                        "fields": sorted(f"{p}.{f}" for _, p, f, _ in gone),
                         "key_destroyed": destroy,
                     },
                 ),
