@@ -99,7 +99,9 @@ def pledge_child(log: Path, data_dir: Path) -> None:
 
     vault = open_vault(load_settings(policy=POLICY, data_dir=data_dir, database_url=None))
     start = time.process_time()
-    minimise = Minimiser(vault.web_log_rules(), vault.web_log_hasher())
+    minimise = Minimiser(
+        vault.web_log_rules(), vault.web_log_hasher(), minimum_age=vault.web_log_minimum_age()
+    )
     with log.open(encoding="utf-8", errors="replace") as lines:
         intake = ingest(parse(lines), minimise, lambda c: vault.store_web_visits(c.items()))
     seconds = time.process_time() - start

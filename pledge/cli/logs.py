@@ -49,7 +49,11 @@ def ingest_command(
 ) -> None:
     """Read SOURCE (combined, common or JSON lines) and keep what the policy's web_logs says."""
     with vault_for(policy, data_dir, database_url) as vault, _lines(source) as lines:
-        minimise = Minimiser(vault.web_log_rules(), vault.web_log_hasher())
+        minimise = Minimiser(
+            vault.web_log_rules(),
+            vault.web_log_hasher(),
+            minimum_age=vault.web_log_minimum_age(),
+        )
         intake = ingest(
             parse(lines),
             minimise,
@@ -61,6 +65,11 @@ def ingest_command(
     else:
         console.print(
             f"{intake.lines} line(s) read, {intake.visits} visit(s) kept as {intake.rows} row(s)"
+        )
+    if intake.underage:
+        err_console.print(
+            f"[yellow]{intake.underage} visit(s) not kept[/]: they state an age under the "
+            f"policy's minimum of {minimise.minimum_age}"
         )
     if intake.malformed:
         shown = ", ".join(map(str, intake.malformed_lines))

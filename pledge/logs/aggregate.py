@@ -27,6 +27,7 @@ class Intake:
     rows: int = 0
     malformed: int = 0
     malformed_lines: list[int] = field(default_factory=list)
+    underage: int = 0  # visits dropped: they state an age under the policy's minimum
 
     def bad(self, line: int) -> None:
         self.malformed += 1
@@ -49,7 +50,10 @@ def batches(
             intake.bad(item)
         else:
             visit = minimise(item)
-            counts[visit] = counts.get(visit, 0) + 1
+            if visit is None:
+                intake.underage += 1
+            else:
+                counts[visit] = counts.get(visit, 0) + 1
         if seen == size:
             intake.lines += seen
             seen = 0

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ua_parser import parse_user_agent
 
+from pledge.logs.age import years
 from pledge.logs.parse import Hit
 from pledge.policy.model import IpHandling, LogElement, WebLogs
 
@@ -97,9 +98,14 @@ def referrer_host(referrer: str) -> str | None:
 
 
 class Minimiser:
-    """Apply one policy's ``web_logs`` to hits; ``hasher`` is the store's keyed hash."""
+    """Apply one policy's ``web_logs`` to hits; ``hasher`` is the store's keyed hash, and
+    ``minimum_age`` the policy's minimum age at the web-log point (None: no minimum): a hit
+    stating a younger age is dropped whole."""
 
-    def __init__(self, rules: WebLogs, hasher: Callable[[str], str]) -> None:
+    def __init__(
+        self, rules: WebLogs, hasher: Callable[[str], str], *, minimum_age: int | None
+    ) -> None:
+        self.minimum_age = minimum_age
         keep = rules.keep
         self.visitor: Callable[[str], str | None] = _nothing
         if LogElement.ip_address in keep:
@@ -112,8 +118,13 @@ class Minimiser:
         self._referrer = _cached(referrer_host) if LogElement.referrer in keep else _nothing
         self._isp = LogElement.isp in keep
 
-    def __call__(self, hit: Hit) -> Visit:
-        host, day, hour, target, status, referrer, agent = hit
+    def __call__(self, hit: Hit) -> Visit | None:
+        """The visit to keep; None for a visit from someone younger than the minimum age."""
+        host, day, hour, target, status, referrer, agent, stated = hit
+        if stated is not None and self.minimum_age is not None:
+            age = years(stated, day)
+            if age is not None and age < self.minimum_age:
+                return None
         return (
             day,
             hour,

@@ -14,6 +14,9 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from pledge.logs.age import JSON_KEYS as AGE_KEYS
+from pledge.logs.age import in_target
+
 #: host ident user [time] "request" status bytes ["referrer" "agent"]; a quoted field may
 #: hold escaped quotes (Apache writes \"). Possessive runs keep the match linear and ~6x faster
 #: than a plain alternation.
@@ -31,8 +34,9 @@ _CACHE_LIMIT = 4096
 
 
 #: (host, day YYYY-MM-DD UTC, hour 0-23 UTC, target: the request's path and query or None,
-#: status, referrer or None, user agent or None)
-Hit = tuple[str, str, int, str | None, int, str | None, str | None]
+#: status, referrer or None, user agent or None, an age or date of birth the line states or
+#: None: see :mod:`pledge.logs.age`)
+Hit = tuple[str, str, int, str | None, int, str | None, str | None, str | None]
 
 
 class _Hours:
@@ -90,6 +94,7 @@ _JSON_KEYS = {
     "status": ("status", "status_code"),
     "referrer": ("http_referer", "referer", "referrer"),
     "agent": ("http_user_agent", "user_agent", "agent"),
+    "age": AGE_KEYS,
 }
 
 
@@ -120,14 +125,17 @@ def _from_json(line: str, hours: _Hours) -> Hit | None:
         if target is None:
             target = _target(_pick(record, "request"))
         referrer, agent = _pick(record, "referrer"), _pick(record, "agent")
+        target = target if isinstance(target, str) else None
+        stated = _pick(record, "age")
         return (
             host,
             day,
             hour,
-            target if isinstance(target, str) else None,
+            target,
             int(status),
             referrer if isinstance(referrer, str) else None,
             agent if isinstance(agent, str) else None,
+            str(stated) if isinstance(stated, str | int) else in_target(target),
         )
     except (ValueError, KeyError, TypeError, OverflowError):
         return None
@@ -154,12 +162,14 @@ def parse(lines: Iterable[str]) -> Iterator[Hit | int]:
         except (ValueError, KeyError):
             yield number
             continue
+        target = _target(request)
         yield (
             host,
             day,
             hour,
-            _target(request),
+            target,
             int(status),
             _unescape(referrer),
             _unescape(agent),
+            in_target(target),
         )

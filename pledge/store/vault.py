@@ -766,6 +766,10 @@ class Vault:
         """The policy's ``web_logs`` section; an InputError when it has none."""
         return weblogs.rules(self)
 
+    def web_log_minimum_age(self) -> int | None:
+        """The youngest age the web-log point collects from (see collect.minimum_age)."""
+        return weblogs.minimum_age(self)
+
     def web_log_hasher(self) -> Callable[[str], str]:
         """The keyed hash that stands in for an address when the policy says ``hash``."""
         return weblogs.hasher(self._web_log_key)

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from pledge.errors import InputError
 from pledge.policy.model import LogElement, WebLogs
 from pledge.policy.taxonomy import covers
+from pledge.store import collect
 from pledge.store.audit import Record
 from pledge.store.database import reading
 from pledge.store.schema import web_visits
@@ -54,6 +55,12 @@ def rules(vault: Vault) -> WebLogs:
             "add one (see docs/policy-reference.md)"
         )
     return found
+
+
+def minimum_age(vault: Vault) -> int | None:
+    """The web-log point's minimum age: the same rule as every collection point's, so a
+    policy that keeps children out anywhere keeps their visits out of the log too."""
+    return collect.minimum_age(vault.policy.policy, rules(vault).point)
 
 
 def hasher(key: bytes) -> Callable[[str], str]:

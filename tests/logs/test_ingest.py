@@ -42,7 +42,9 @@ def combined(ip: str, page: str, day: int = 10, hour: int = 13, agent: str = AGE
 
 
 def take_in(vault: Vault, lines: Iterable[str], size: int = 1000) -> Intake:
-    minimise = Minimiser(vault.web_log_rules(), vault.web_log_hasher())
+    minimise = Minimiser(
+        vault.web_log_rules(), vault.web_log_hasher(), minimum_age=vault.web_log_minimum_age()
+    )
     return ingest(parse(lines), minimise, lambda c: vault.store_web_visits(c.items()), size)
 
 
@@ -179,3 +181,39 @@ def test_retention_deletes_days_past_the_rule_for_what_a_visit_keeps(
     assert vault.run_retention().web_visits == 1
     left = vault.web_log_report("day")
     assert (left.groups, left.withheld_groups, left.withheld_hits) == ([], 1, 1)  # today's
+
+
+def test_a_visit_stating_an_age_under_the_minimum_is_not_kept(
+    tmp_path: Path,
+    database_url: str,
+    vault_factory: Callable[..., Vault],
+    skip_or_fail: Callable[[str], None],
+) -> None:
+    """Zimbra keeps no one under 13. Its web-log point states no minimum of its own, yet a
+    visit whose URL or JSON record states age 12 (or a birth date 12 years before the visit)
+    is dropped whole; 13, an adult's birth date and a non-age stay."""
+    vault = vault_factory("zimbra")
+    assert vault.web_log_minimum_age() == 13
+    json_line = (
+        '{{"remote_addr": "203.0.113.{i}", "time": "2026-10-10T13:00:00Z", '
+        '"request_uri": "{page}", "status": 200, {extra}}}'
+    )
+    dropped = [
+        combined("203.0.113.1", "/kid-query?age=12"),
+        combined("203.0.113.2", "/kid-mixed-case?lang=en&Age=9"),
+        combined("203.0.113.3", "/kid-born?dob=2014-10-11"),  # 11 on 10 Oct 2026
+        json_line.format(i=4, page="/kid-json", extra='"age": 12'),
+        json_line.format(i=5, page="/kid-json-dob", extra='"date_of_birth": "2014-01-01"'),
+    ]
+    kept = [
+        combined("203.0.113.6", "/teen-query?age=13"),
+        combined("203.0.113.7", "/adult-born?birthdate=1990-02-03"),
+        combined("203.0.113.8", "/no-age?page=12"),
+        json_line.format(i=9, page="/adult-json", extra='"age": "40"'),
+    ]
+    intake = take_in(vault, [*dropped, *kept])
+    assert (intake.lines, intake.visits, intake.underage) == (9, 4, 5)
+    blob = database_bytes(vault, database_url, skip_or_fail)
+    assert b"/kid" not in blob
+    for page in (b"/teen-query", b"/adult-born", b"/no-age", b"/adult-json"):
+        assert page in blob

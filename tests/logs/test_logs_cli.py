@@ -45,3 +45,16 @@ def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "cannot read the log" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_ingest_says_how_many_visits_were_dropped_for_the_minimum_age(tmp_path: Path) -> None:
+    common = ["--policy", str(ZIMBRA), "--data-dir", str(tmp_path / "data")]
+    child = line(1).replace("/pricing", "/signup?age=12")
+    result = CliRunner().invoke(
+        app, ["logs", "ingest", "-", *common], input="\n".join([child, line(2)])
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 line(s) read, 1 visit(s) kept" in result.stdout
+    assert "1 visit(s) not kept: they state an age under the policy's minimum of 13" in (
+        result.stderr
+    )
