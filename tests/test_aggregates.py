@@ -57,7 +57,7 @@ def test_the_recipient_cannot_pick_whom_to_count(vault_factory: Callable[..., Va
     """The differencing attack of old: count ids A..J, then A..J plus the target."""
     vault = vault_factory("3cx")
     group = [visit(vault, n) for n in range(11)]
-    with pytest.raises(InputError, match="never chosen people"):
+    with pytest.raises(DeniedError, match="never chosen people"):
         vault.disclose(group, RECIPIENT, PURPOSE, CATEGORIES)
     with pytest.raises(InputError, match="unknown segment"):
         vault.aggregate(RECIPIENT, PURPOSE, CATEGORIES, ",".join(group))

@@ -67,9 +67,10 @@ def test_every_route_of_the_openapi_document_is_in_the_api_docs(
 ) -> None:
     app = create_app(vault_factory("zabbix"), settings=ApiSettings(data_dir=tmp_path))
     routes = {
-        (method.upper(), _shape(path))
+        (method.upper(), _shape(operations.get("x-pledge-template", path)))
         for path, operations in app.openapi()["paths"].items()
         for method in operations
+        if not method.startswith("x-")
     }
     assert len(routes) > 20
     missing = sorted(routes - documented_routes())

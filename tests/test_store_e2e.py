@@ -675,7 +675,7 @@ def _check_aggregate(
     result = vault.aggregate(name, purpose, wanted, **segment)
     audit.add()
     assert result.counts == dict.fromkeys(wanted, minimum)
-    with pytest.raises(InputError, match="never chosen people"):
+    with pytest.raises(DeniedError, match="never chosen people"):
         vault.disclose(group, name, purpose, wanted)
     for subject in group:
         assert vault.disclosures(subject) == []

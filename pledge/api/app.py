@@ -26,6 +26,7 @@ from pledge.api.keys import KeyStore
 from pledge.api.limits import BodyLimit, Failures, SignInLimits, TokenBuckets
 from pledge.api.metrics import Metrics
 from pledge.api.observe import RequestContext
+from pledge.api.openapi_policy import describe
 from pledge.api.page_headers import PageHeaders
 from pledge.api.routes import (
     aggregates,
@@ -61,9 +62,14 @@ Errors are RFC 9457 problem details (`application/problem+json`). See docs/api.m
 
 
 class _PledgeApp(FastAPI):
+    """Serves the OpenAPI document of the policy the vault enforces (a vault keeps its policy
+    while open; see :mod:`.openapi_policy`)."""
+
     def openapi(self) -> dict[str, Any]:
         if not self.openapi_schema:
-            self.openapi_schema = problems.as_problem_json(super().openapi())
+            vault: Vault = self.state.vault
+            generic = problems.as_problem_json(super().openapi())
+            self.openapi_schema = describe(generic, vault.policy, vault.clock().date())
         return self.openapi_schema
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import structlog
 from sqlalchemy import and_, insert, or_, select, update
 
-from pledge.errors import InputError, NotFoundError, PledgeError
+from pledge.errors import NotFoundError, PledgeError
 from pledge.mail.campaign import campaign_id, run_campaign
 from pledge.mail.gate import Gate
 from pledge.mail.segments import Segment
@@ -75,7 +75,7 @@ def gate_for(vault: Vault, settings: MailSettings, communication: str, template:
     """The gate for a template named by the API (a folder of ``PLEDGE_MAIL_TEMPLATES_DIR``)."""
     folder = settings.templates_dir / template
     if not folder.is_dir():
-        raise InputError(f"no template '{template}' in the templates folder", template=template)
+        raise NotFoundError(f"no template '{template}' in the templates folder", template=template)
     tokens = Unsubscribes.for_vault(vault, settings).tokens
     return Gate(vault, communication, TemplateSet(folder), settings, tokens)
 

@@ -143,9 +143,10 @@ def aggregate(
     else:
         spec = policy.recipients.get(recipient)
         if spec is None or spec.condition is not Condition.aggregate:
-            raise InputError(
+            # The recipient is the key's, not the request's: a refusal of the asker (403).
+            raise DeniedError(
                 f"'{recipient}' is not an aggregate-only recipient of the policy",
-                field="recipient",
+                recipient=recipient,
             )
         minimum, actor = spec.min_group_size or 0, Actor.recipient(recipient)
         epsilon, budget = spec.noise_epsilon, spec.privacy_budget

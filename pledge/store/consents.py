@@ -40,13 +40,10 @@ class ConsentEvent:
     at: dt.datetime
 
 
-def normalise(policy: CompiledPolicy, choice: str) -> str:
-    """Check a choice key against the policy; a bare purpose key means ``purpose:<key>``."""
-    prefix, sep, name = choice.partition(":")
-    if not sep:
-        prefix, name = "purpose", choice
+def known_choices(policy: CompiledPolicy) -> dict[str, Iterable[str]]:
+    """Every choice the policy offers, as the names under each kind (prefix) of choice."""
     p = policy.policy
-    known: dict[str, Iterable[str]] = {
+    return {
         "purpose": p.purposes,
         "recipient": p.recipients,
         "channel": ("email", "sms", "phone", "post"),
@@ -60,6 +57,14 @@ def normalise(policy: CompiledPolicy, choice: str) -> str:
         "cookies": offered_categories(p),
         "stop": ("all",),
     }
+
+
+def normalise(policy: CompiledPolicy, choice: str) -> str:
+    """Check a choice key against the policy; a bare purpose key means ``purpose:<key>``."""
+    prefix, sep, name = choice.partition(":")
+    if not sep:
+        prefix, name = "purpose", choice
+    known = known_choices(policy)
     if prefix not in known:
         raise InputError(
             f"unknown kind of choice '{prefix}'{suggest(prefix, PREFIXES)}; "

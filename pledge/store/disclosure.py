@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from pledge.errors import InputError, PledgeError
+from pledge.errors import DeniedError, InputError, PledgeError
 from pledge.policy import Actor, Reason
 from pledge.policy.model import Condition
 from pledge.store import release as read_path
@@ -51,7 +51,7 @@ def disclose(
     if not subject_ids:
         raise InputError("name at least one subject to disclose")
     if spec.condition is Condition.aggregate:
-        raise InputError(
+        raise DeniedError(
             f"'{recipient}' receives counts about a segment only, never chosen people: ask "
             "for an aggregate (POST /v1/aggregates)",
             recipient=recipient,

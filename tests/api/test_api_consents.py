@@ -92,7 +92,7 @@ def test_staff_write_a_choice_only_with_an_agent_key_and_a_reason(service: Servi
     silent = service.client.post(
         path, json={"choice": MARKETING}, headers=service.as_("agent:support")
     )
-    assert assert_problem(silent, 422, "invalid_input")["errors"][0]["field"] == "reason"
+    assert assert_problem(silent, 403, "proof_required")["errors"][0]["field"] == "reason"
     done = service.client.post(
         path,
         json={"choice": "stop:all", "reason": "phone call, ticket 4411"},

@@ -100,7 +100,7 @@ def test_a_key_asks_only_as_itself_but_admin_asks_as_anyone(service: Service) ->
         json={"purpose": MARKETING, "categories": ["user.name"]},
         headers=service.as_("admin"),
     )
-    assert assert_problem(no_actor, 422, "invalid_input")["errors"][0]["field"] == "actor"
+    assert assert_problem(no_actor, 403, "forbidden")["errors"][0]["field"] == "actor"
 
 
 def test_questions_that_do_not_make_sense_are_input_problems(service: Service) -> None:

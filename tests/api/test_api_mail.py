@@ -157,7 +157,7 @@ def test_mail_needs_an_admin_key_a_known_template_and_segment(service: Service) 
     missing = service.client.post(
         "/v1/mail/messages", json={**send, "template": "nothing"}, headers=service.as_("admin")
     )
-    assert_problem(missing, 422, "invalid_input")
+    assert_problem(missing, 404, "not_found")
     segment = service.client.post(
         "/v1/mail/campaigns",
         json={"communication": "newsletter", "template": "news", "segment": "point:regstration"},

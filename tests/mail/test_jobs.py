@@ -65,7 +65,7 @@ def test_a_job_is_refused_up_front_for_what_would_refuse_everybody(
     vault_factory: VaultFactory, mail_env: MailSettings
 ) -> None:
     vault = vault_factory("zabbix")
-    with pytest.raises(InputError, match="no template 'nothing'"):
+    with pytest.raises(NotFoundError, match="no template 'nothing'"):
         jobs.prepare(vault, "newsletter", "nothing", "all", None, dry_run=False)
     with pytest.raises(InputError, match="no collection point 'nowhere'"):
         jobs.prepare(vault, "newsletter", "news", "point:nowhere", None, dry_run=False)
@@ -171,7 +171,7 @@ def test_a_job_whose_template_vanished_fails_with_the_error(
     failed = jobs.get(vault, job.job_id)
     assert failed.status == "failed"
     assert failed.error == {
-        "code": "invalid_input",
+        "code": "not_found",
         "message": "no template 'news' in the templates folder",
         "template": "news",
     }

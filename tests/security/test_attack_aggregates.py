@@ -27,7 +27,8 @@ def test_duplicates_count_once_and_chosen_ids_are_refused(fresh_server: Server) 
     repeated = fresh_server.post(
         "/v1/disclosures", "statistics", json={**ASK, "subjects": [first] * 12 + others}
     )
-    assert repeated.status_code == 422, repeated.text
+    assert repeated.status_code == 403, repeated.text
+    assert repeated.json()["code"] == "denied"
     picked = fresh_server.post("/v1/aggregates", "statistics", json={**ASK, "subjects": [first]})
     assert picked.status_code == 422, picked.text
 

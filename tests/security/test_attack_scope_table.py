@@ -56,12 +56,14 @@ PARAMETERS = {
 
 
 def operations(server: Server) -> set[tuple[str, str]]:
+    """Each operation by its template: a path the document has per collection point or
+    per field (``/v1/collect/registration``) names its template."""
     document = server.client.get("/openapi.json").json()
     return {
-        (method.upper(), path)
+        (method.upper(), item.get("x-pledge-template", path))
         for path, item in document["paths"].items()
         for method in item
-        if path.startswith("/v1/")
+        if path.startswith("/v1/") and not method.startswith("x-")
     }
 
 

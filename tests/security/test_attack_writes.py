@@ -81,7 +81,8 @@ def test_staff_record_a_choice_only_as_agents_with_a_reason_on_record(server: Se
     alice, _ = person(server, "Alice Liddell")
     path = CONSENT.format(alice, "withdraw")
     silent = server.post(path, "agent", json={"choice": "stop:all"})
-    assert silent.status_code == 422
+    assert silent.status_code == 403
+    assert silent.json()["code"] == "proof_required"
     assert silent.json()["errors"][0]["field"] == "reason"
     done = server.post(path, "agent", json={"choice": "stop:all", "reason": "phone, ticket 7"})
     assert done.status_code == 200, done.text

@@ -17,7 +17,7 @@ from pledge.api.keys import ApiKey
 from pledge.api.problems import documented
 from pledge.api.routes import v1_router
 from pledge.api.schemas import ChoiceIn, ChoiceOut, ChoicesOut, ConsentEventOut
-from pledge.errors import InputError
+from pledge.errors import ProofRequired
 from pledge.mail.confirmations import send_confirmations
 from pledge.store.vault import Vault
 
@@ -55,7 +55,8 @@ def _record(vault: Vault, key: ApiKey, subject: str, body: ChoiceIn, granted: bo
     if key.scope == "collector":
         vault.check_subject_token(body.subject_token, subject, key.key_id)
     elif body.reason is None:
-        raise InputError(
+        # The reason is the proof an agent or admin key gives, as a token is a website's.
+        raise ProofRequired(
             f"a {key.scope} key records a choice on the person's behalf: say why in 'reason'",
             field="reason",
         )

@@ -32,7 +32,12 @@ def _actor(key: ApiKey, asked: ActorIn | None) -> Actor:
     own = key.acting_as
     if asked is None:
         if own is None:
-            raise InputError("an admin key must name the actor it asks for", field="actor")
+            # Who asks is the key's business, as for role keys naming another actor (403).
+            raise ScopeForbidden(
+                "an admin key acts for no one of its own: name the actor it asks for",
+                scope=key.scope,
+                field="actor",
+            )
         return own
     actor = Actor(asked.kind, asked.name)
     if own is not None and actor != own:

@@ -115,7 +115,7 @@ def send(body: SendIn, vault: VaultDep, key: AdminKey) -> SendOut:
     return SendOut.model_validate(summary.to_dict())
 
 
-@router.post("/mail/campaigns", status_code=202, responses=documented(422))
+@router.post("/mail/campaigns", status_code=202, responses=documented(404, 422))
 def campaign(
     body: CampaignIn, request: Request, response: Response, vault: VaultDep, key: AdminKey
 ) -> CampaignJobOut:
