@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -44,3 +46,58 @@ def fresh_postgres_schema(admin: Engine) -> Iterator[str]:
                 {"name": name},
             )
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+
+def live_files(url: str, since_lsn: str) -> tuple[list[Path], str | None]:
+    """The files of the PostgreSQL server behind ``url`` that hold what its schema wrote since
+    WAL position ``since_lsn``: each relation of the schema (tables, indexes, TOAST, their
+    free-space and visibility maps) and the WAL segments since. After a CHECKPOINT, so what
+    the server holds in memory is in them. With the reason they cannot be read instead (a
+    server on another machine, or a data directory this user may not read)."""
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("CHECKPOINT"))
+            root = Path(connection.execute(text("SHOW data_directory")).scalar_one())
+            relations = connection.execute(text(_RELATIONS)).scalars().all()
+            first, last = connection.execute(
+                text("SELECT pg_walfile_name(:since), pg_walfile_name(pg_current_wal_lsn())"),
+                {"since": since_lsn},
+            ).one()
+    finally:
+        engine.dispose()
+    if not os.access(root, os.R_OK | os.X_OK):
+        return [], f"the server's data directory {root} is not readable by this user"
+    found = [
+        path
+        for relation in relations
+        for path in sorted((root / relation).parent.glob(Path(relation).name + "*"))
+        if path.name.partition(".")[0].partition("_")[0] == Path(relation).name
+    ]
+    found += [p for p in sorted((root / "pg_wal").iterdir()) if first <= p.name <= last]
+    return found, None
+
+
+def wal_position(url: str) -> str:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return str(connection.execute(text("SELECT pg_current_wal_lsn()")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+_RELATIONS = """
+SELECT pg_relation_filepath(c.oid) FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 'm')
+UNION
+SELECT pg_relation_filepath(c.reltoastrelid) FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.reltoastrelid <> 0
+UNION
+SELECT pg_relation_filepath(i.indexrelid) FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_index i ON i.indrelid = c.reltoastrelid
+WHERE n.nspname = current_schema()
+"""

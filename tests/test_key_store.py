@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
+from postgres_support import live_files, wal_position
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
@@ -29,6 +30,7 @@ from pledge.store.schema import personal_values
 from pledge.store.vault import Vault
 
 SUPPORT = "essential.service.operations.support"
+ZABBIX = Path(__file__).parents[1] / "examples" / "policies" / "zabbix.yaml"
 
 
 def sign_up(vault: Vault, person: Any) -> str:
@@ -248,3 +250,102 @@ def test_a_crash_between_key_and_rows_is_finished_at_the_next_open(
     assert ciphertexts(vault, subject) == []
     with pytest.raises(NotFoundError):
         vault.export(subject)
+
+
+def postgres_journey(
+    database_url: str,
+    key_store_url: str | None,
+    master_key: KeyProvider,
+    person_factory: Callable[[], Any],
+    folder: Path,
+) -> tuple[str, bytes, list[tuple[str, str, bytes]], list[Path]]:
+    """Collect two people, back up, erase one, restore: the erased subject, its wrapped key
+    and ciphertexts as they were, and the server's live files since the start (relations of
+    the schema and WAL). Skips, saying why, where the server's files cannot be read."""
+    since = wal_position(database_url)
+
+    def opened() -> Vault:
+        return Vault.open(
+            database_url,
+            master_key,
+            ZABBIX.read_text(encoding="utf-8"),
+            key_store_url=key_store_url,
+        )
+
+    vault = opened()
+    try:
+        alice, _ = sign_up(vault, person_factory()), sign_up(vault, person_factory())
+        wrapped = vault.key_store.get([alice])[alice]
+        stolen = ciphertexts(vault, alice)
+        backup_file = folder / "before-erasure.backup"
+        vault.backup(backup_file)
+        vault.erase(alice)
+    finally:
+        vault.close()
+    store = DataKeyStore.open(key_store_url or default_key_store_url(database_url))
+    try:
+        backup.restore(database_url, backup_file, store)
+    finally:
+        store.close()
+    opened().close()  # the next open replays the erasure ledger
+    files, unreadable = live_files(database_url, since)
+    if unreadable:
+        pytest.skip(f"cannot search the server's live files: {unreadable}")
+    return alice, wrapped, stolen, files
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_postgres_a_key_store_in_the_database_leaves_the_erased_key_in_its_files(
+    database_url: str,
+    person_factory: Callable[[], Any],
+    master_key: KeyProvider,
+    tmp_path: Path,
+) -> None:
+    """The documented limit, pinned (docs/security.md): PostgreSQL never overwrites a deleted
+    row, so with the key store in the database (the default) the erased subject's wrapped key
+    is still in the server's files (the WAL at least, often the key table's free space), and
+    whoever copies them along with the master key opens the erased values. A fix makes this
+    test fail: then update the threat model."""
+    alice, wrapped, stolen, files = postgres_journey(
+        database_url, None, master_key, person_factory, tmp_path
+    )
+    holding = [f for f in files if contains(f, wrapped)]
+    assert holding, "no live file holds the erased key any more: update docs/security.md"
+    assert any(f.parent.name == "pg_wal" for f in holding)
+    key = master_key.unwrap(wrapped)
+    found = [c for c in stolen if any(contains(f, c[2]) for f in files)]
+    assert found
+    for point, field, blob in found:
+        assert SubjectCipher(key).decrypt(blob, aad(alice, point, field), context="attack")
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_postgres_a_key_store_apart_leaves_nothing_that_opens_the_erased(
+    database_url: str,
+    person_factory: Callable[[], Any],
+    master_key: KeyProvider,
+    tmp_path: Path,
+) -> None:
+    """With the embedded key store apart (``PLEDGE_KEY_STORE_URL=sqlite:///...``, a file
+    that overwrites what it deletes), the server's live files (every relation of the schema,
+    dead tuples included, and every WAL segment written since the start) hold the erased
+    subject's ciphertexts but not its key, and no key the system holds opens them."""
+    key_store_url = f"sqlite:///{tmp_path / 'pledge-keys.sqlite3'}"
+    alice, wrapped, stolen, files = postgres_journey(
+        database_url, key_store_url, master_key, person_factory, tmp_path
+    )
+    key_files = [p for p in tmp_path.rglob("pledge-keys*") if p.is_file()]
+    for path in [*files, *key_files]:
+        assert not contains(path, wrapped), f"{path} still holds the erased key"
+    found = [c for c in stolen if any(contains(f, c[2]) for f in files)]
+    assert found, "the erased values are still in the server's files: the key is what protects them"
+    store = DataKeyStore.open(key_store_url)
+    try:
+        held = every_data_key(store, master_key)
+    finally:
+        store.close()
+    assert held  # the other person's key, at least
+    for key in held:
+        for point, field, blob in found:
+            with pytest.raises(IntegrityError):
+                SubjectCipher(key).decrypt(blob, aad(alice, point, field), context="attack")
