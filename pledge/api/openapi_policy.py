@@ -74,7 +74,7 @@ def describe(document: Schema, policy: CompiledPolicy, today: dt.date) -> Schema
     _restrict_parameters(paths, names)
     points = policy.policy.collection_points
     bodies = {
-        name: _collection_body(policy, name, spec, schemas["CollectIn"], today)
+        name: _collection_body(policy, names, name, spec, schemas["CollectIn"], today)
         for name, spec in points.items()
     }
     _split(
@@ -258,10 +258,7 @@ def _restrict_parameters(paths: Schema, names: _Names) -> None:
     by_parameter: dict[tuple[str, str], Callable[[Schema], Schema]] = {
         ("/v1/subjects/{subject}/data", "purpose"): lambda _: _enum(names.purposes),
         ("/v1/subjects/{subject}/data", "category"): lambda generic: {
-            "anyOf": [
-                {**_list_of(_enum(names.categories), generic["anyOf"][0])},
-                {"type": "null"},
-            ]
+            "anyOf": [_list_of(_enum(names.categories), generic["anyOf"][0]), {"type": "null"}]
         },
     }
     if names.credentials:
@@ -305,7 +302,12 @@ def _split(
 
 
 def _collection_body(
-    policy: CompiledPolicy, name: str, point: CollectionPoint, generic: Schema, today: dt.date
+    policy: CompiledPolicy,
+    names: _Names,
+    name: str,
+    point: CollectionPoint,
+    generic: Schema,
+    today: dt.date,
 ) -> Schema:
     """What collection point ``name`` takes, field by field."""
     youngest = minimum_age(policy.policy, name)
@@ -319,7 +321,7 @@ def _collection_body(
         if spec.required:
             required.append(field)
     offered = []
-    for key in _Names(policy).choices:
+    for key in names.choices:
         try:
             check_offered(policy, name, key)
         except InputError:
