@@ -314,7 +314,9 @@ class AggregateIn(_In):
         "collected there. Never a list of people.",
     )
     since: str | None = Field(default=None, description="First calendar month, e.g. 2024-05.")
-    until: str | None = Field(default=None, description="Last calendar month, inclusive.")
+    until: str | None = Field(
+        default=None, description="Last calendar month, inclusive; not before `since` (422)."
+    )
 
 
 class AggregateOut(BaseModel):

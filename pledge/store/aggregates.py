@@ -122,14 +122,18 @@ def aggregate(
     recipient: str,
     purpose: str,
     categories: list[str],
-    segment: Segment,
+    segment_text: str,
     *,
+    since: str | None = None,
+    until: str | None = None,
     role: bool = False,
 ) -> Aggregate:
-    """Count, per category, the people of ``segment`` whose data in it the policy lets
-    ``recipient`` (with ``role``: staff in that role limited to aggregates) have for
-    ``purpose``; refuse (on record) a group or count too small, or a question the
-    recipient's privacy budget cannot pay for."""
+    """Count, per category, the people of the segment (``segment_text``, within the months
+    ``since`` to ``until``) whose data in it the policy lets ``recipient`` (with ``role``:
+    staff in that role limited to aggregates) have for ``purpose``; refuse (on record) a
+    group or count too small, or a question the recipient's privacy budget cannot pay for.
+    Who asks is checked before what is asked: a recipient that is not aggregate-only learns
+    nothing about the question."""
     policy = vault.policy.policy
     epsilon: float | None = None
     budget: float | None = None
@@ -150,6 +154,7 @@ def aggregate(
             )
         minimum, actor = spec.min_group_size or 0, Actor.recipient(recipient)
         epsilon, budget = spec.noise_epsilon, spec.privacy_budget
+    segment = Segment.parse(vault, segment_text, since, until)
     if not categories:
         raise InputError("name at least one category to count", field="categories")
     refusal: DeniedError | None = None

@@ -650,8 +650,9 @@ class Vault:
         until: str | None = None,
     ) -> aggregates.Aggregate:
         """Counts about a segment for an aggregate-only recipient (see :mod:`.aggregates`)."""
-        group = aggregates.Segment.parse(self, segment, since, until)
-        return aggregates.aggregate(self, recipient, purpose, categories, group)
+        return aggregates.aggregate(
+            self, recipient, purpose, categories, segment, since=since, until=until
+        )
 
     def role_aggregate(
         self,
