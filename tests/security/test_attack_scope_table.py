@@ -44,6 +44,14 @@ TABLE: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/admin/keys"): {"admin"},
     ("POST", "/v1/admin/keys"): {"admin"},
     ("DELETE", "/v1/admin/keys/{key_id}"): {"admin"},
+    ("GET", "/v1/requests"): {"role", "admin"},
+    ("GET", "/v1/requests/{request_id}"): {"role", "admin"},
+    ("POST", "/v1/requests/{request_id}/verify"): {"role", "admin"},
+    ("POST", "/v1/requests/{request_id}/start"): {"role", "admin"},
+    ("POST", "/v1/requests/{request_id}/extend"): {"role", "admin"},
+    ("POST", "/v1/requests/{request_id}/answer"): {"role", "admin"},
+    ("POST", "/v1/requests/{request_id}/refuse"): {"role", "admin"},
+    ("POST", "/v1/subjects/{subject}/requests"): {"admin"},
 }
 PARAMETERS = {
     "point": "registration",
@@ -52,6 +60,7 @@ PARAMETERS = {
     "key_id": "0" * 16,
     "job": "0" * 32,
     "kind": "errors",
+    "request_id": "0" * 32,
 }
 
 
