@@ -666,8 +666,9 @@ class Vault:
     ) -> aggregates.Aggregate:
         """Counts about a segment for staff in a role limited to aggregates (the role's
         ``min_group_size``): what such a role sees instead of anyone's data."""
-        group = aggregates.Segment.parse(self, segment, since, until)
-        return aggregates.aggregate(self, role, purpose, categories, group, role=True)
+        return aggregates.aggregate(
+            self, role, purpose, categories, segment, since=since, until=until, role=True
+        )
 
     def disclosures(self, subject: str) -> list[dict[str, Any]]:
         """The subject's disclosures, each with its audit entry: what was queued before is
