@@ -33,6 +33,7 @@ from typing import Any
 from pledge.api.schemas import CONTROLS
 from pledge.errors import InputError
 from pledge.policy import CompiledPolicy
+from pledge.policy.children import consent_age
 from pledge.policy.model import CollectionPoint
 from pledge.store.collect import AGE, DATE_OF_BIRTH, minimum_age
 from pledge.store.consents import check_offered, known_choices
@@ -310,7 +311,7 @@ def _collection_body(
     today: dt.date,
 ) -> Schema:
     """What collection point ``name`` takes, field by field."""
-    youngest = minimum_age(policy.policy, name)
+    youngest = _youngest(policy, name)
     fields: Schema = {}
     required: list[str] = []
     for field, spec in point.fields.items():
@@ -356,6 +357,16 @@ def _collection_body(
     }
 
 
+def _youngest(policy: CompiledPolicy, point: str) -> int | None:
+    """The youngest age the document allows at ``point``: its minimum age, and where the
+    policy has a children section, the highest consent age of any jurisdiction (a younger
+    child may still be collected from with a parent's consent in some jurisdictions; the
+    document describes the requests that need no such case)."""
+    ages = [minimum_age(policy.policy, point), consent_age(policy.policy, None)]
+    known = [a for a in ages if a is not None]
+    return max(known) if known else None
+
+
 def _value_schema(category: str, shape: str, youngest: int | None, today: dt.date) -> Schema:
     """A field's value: its shape, and for a date of birth or an age, old enough."""
     if youngest is not None and category == DATE_OF_BIRTH:
@@ -394,7 +405,7 @@ def _rectifiable(policy: CompiledPolicy, today: dt.date) -> dict[str, list[Schem
     """Field names a correction may name, with the value schema of each point declaring it."""
     found: dict[str, list[Schema]] = {}
     for name, point in policy.policy.collection_points.items():
-        youngest = minimum_age(policy.policy, name)
+        youngest = _youngest(policy, name)
         for field, spec in point.fields.items():
             shape = shape_of(spec.category, spec.shape)
             if shape == SECRET or policy.is_pass_through(spec.category):

@@ -119,3 +119,22 @@ def test_a_date_of_birth_is_documented_old_enough(
         vault.collect("registration", {**fields, "born": child}, age=30)
     assert load_policy(path).policy.collection_points["registration"].min_age == 13
     assert dt.date.fromisoformat(adult) < today
+
+
+def test_with_a_children_section_the_document_asks_for_the_highest_consent_age(
+    vault_factory: Callable[..., Vault], tmp_path: Path
+) -> None:
+    """A child under the consent age needs a parent's consent; the document describes the
+    requests that need none, so its minimum age is the highest consent age anywhere."""
+    text = (EXAMPLES / "zabbix.yaml").read_text(encoding="utf-8")
+    text += "\nchildren:\n  consent_age: 16\n  jurisdictions: {US: 13}\n"
+    path = tmp_path / "zabbix-children.yaml"
+    path.write_text(text, encoding="utf-8")
+    vault = vault_factory(path)
+    document = create_app(vault, settings=ApiSettings(data_dir=tmp_path)).openapi()
+    age = document["components"]["schemas"]["CollectAt_registration"]["properties"]["age"]
+    assert age["minimum"] == 16
+    fields = {"name": "Ann", "email": "ann@example.org"}
+    vault.collect("registration", fields, age=16)
+    with pytest.raises(CollectionError):
+        vault.collect("registration", {**fields, "email": "kid@example.org"}, age=15)
