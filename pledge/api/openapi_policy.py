@@ -64,6 +64,9 @@ _SHAPES: dict[str, Schema] = {
 }
 
 
+_NON_BLANK = [("RequestTextIn", "text")]
+
+
 def describe(document: Schema, policy: CompiledPolicy, today: dt.date) -> Schema:
     """A copy of the generic ``document``, precise for ``policy`` (as of ``today``, which
     decides the latest date of birth a minimum age allows)."""
@@ -202,6 +205,15 @@ def _restrict_components(schemas: Schema, names: _Names) -> None:
         _replace(schemas[model], "communication", _enum(names.communications))
     _replace(schemas["CampaignIn"], "segment", _enum(names.segments))
     schemas["KeyIn"] = _one_of_scopes(schemas["KeyIn"], names)
+    # Free text the store strips and refuses when nothing is left.
+    for model, field in _NON_BLANK:
+        if model in schemas:
+            limits = schemas[model]["properties"][field]
+            _replace(
+                schemas[model],
+                field,
+                {"type": "string", "maxLength": limits.get("maxLength"), "pattern": _TEXT},
+            )
 
 
 def _one_of_actors(generic: Schema, names: _Names) -> Schema:
