@@ -12,12 +12,12 @@ wrongly left cacheable is a leak, while one needlessly uncached costs a refetch.
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 
 import structlog
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pledge.api.metrics import UNMATCHED, Metrics
@@ -30,8 +30,14 @@ log = structlog.get_logger("pledge.api")
 
 
 def _request_id(scope: Scope) -> str:
-    given = Headers(scope=scope).get("x-request-id")
-    return given if given and _OPAQUE_ID.match(given) else uuid.uuid4().hex
+    # The raw header list, not a Headers object: this runs for every request.
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            given: str = value.decode("latin-1")
+            if _OPAQUE_ID.match(given):
+                return given
+            break
+    return os.urandom(16).hex()
 
 
 def _template(scope: Scope) -> str:

@@ -95,10 +95,10 @@ def _sqlite_engine(database: str | None) -> Engine:
     def _begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front: two writers never deadlock on an upgrade.
         # Connections from reading() only read, and take no lock at all (WAL readers).
-        if connection.get_execution_options().get(_READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # On the driver: through SQLAlchemy a BEGIN costs a statement's Python (an execution
+        # context, events) and every audited read begins one.
+        read_only = connection.get_execution_options().get(_READ_ONLY)
+        connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
