@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from sqlalchemy import Connection, Engine, select, text
@@ -62,7 +62,7 @@ from pledge.store.audit import AuditLog, Record
 from pledge.store.audit.checkpoint import Checkpoint
 from pledge.store.audit.settings import AuditSettings
 from pledge.store.audit.verify import Verification
-from pledge.store.batch import LeafCommit, Ticket
+from pledge.store.batch import BatchCommit, Ticket
 from pledge.store.bootstrap import (
     activate_policy,
     latest_policy,
@@ -120,7 +120,7 @@ class Vault:
         self.clock = clock
         self._web_log_key = web_log_key
         self._commits = GroupCommit(engine)
-        self._leaves = LeafCommit(
+        self._batches = BatchCommit(
             engine, lambda connection, records: self.record(connection, *records)
         )
         self.hasher = PasswordHasher()  # argon2id, today's recommended parameters
@@ -159,11 +159,11 @@ class Vault:
     def commit_leaves(self, ticket: Ticket) -> None:
         """Write a read's audit leaves together with other reads' (see :mod:`.batch`);
         returns once they are durable."""
-        self._leaves.commit(ticket)
+        self._batches.commit(ticket)
 
     async def commit_leaves_async(self, ticket: Ticket) -> None:
         """:meth:`commit_leaves` for a caller on an event loop."""
-        await self._leaves.commit_async(ticket)
+        await self._batches.commit_async(ticket)
 
     def snapshot(self) -> AbstractContextManager[Connection]:
         """A read-only transaction: for looking, never for releasing (nothing is audited)."""
@@ -232,7 +232,7 @@ class Vault:
         let the database go."""
         self.audit.close()
         self._commits.close()
-        self._leaves.close()
+        self._batches.close()
         self.engine.dispose()
         self.key_store.close()
 
@@ -318,12 +318,18 @@ class Vault:
         ids = {i: collect.new_subject_id() for i, c in enumerate(checked) if c.item.subject is None}
         ciphers = self.new_keys(ids.values())
         made = {i: (subject, ciphers[subject]) for i, subject in ids.items()}
+        ticket = Ticket(
+            work=lambda connection: collect.store_many(
+                self, connection, checked, self.clock(), made
+            )
+        )
         try:
-            with self.write() as connection:
-                done = collect.store_many(self, connection, checked, self.clock(), made)
+            # Committed with other requests' collections and reads' leaves (see .batch).
+            self._batches.commit(ticket)
         except BaseException:
             self.key_store.discard(ciphers)
             raise
+        done = cast(list[Collected], ticket.result)
         self.key_store.discard(set(ciphers) - {c.subject for c in done if c.created})
         return done
 
