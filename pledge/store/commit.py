@@ -1,7 +1,9 @@
 """Group commit: many concurrent operations, one durable commit, each caller told only after it.
 
-Every write (and every audited read) must be on disk before the caller hears back, and a commit
-costs a disk flush. Threads that arrive while a commit is being flushed put their work into the
+Every write must be on disk before the caller hears back, and a commit costs a disk flush.
+(Audited reads and collections, the busiest, hand their part to :mod:`pledge.store.batch`
+instead; the other writes hold their transaction open in the caller's own code, so they
+share it here.) Threads that arrive while a commit is being flushed put their work into the
 next transaction; whoever commits next commits all of it at once. A sequential caller sees no
 difference from one transaction per call. Audit leaves are only queued in these transactions
 (see :mod:`pledge.store.audit.queue`): the tree's head is the sequencer's, not theirs.
