@@ -30,7 +30,7 @@ from pledge.store.audit import AuditLog, Record, merkle
 from pledge.store.audit.checkpoint import parse_note
 from pledge.store.audit.settings import AuditSettings
 from pledge.store.bootstrap import load_secrets
-from pledge.store.database import open_engine
+from pledge.store.database import open_engine, reading
 from pledge.store.keys import LocalKeyFileProvider
 from pledge.store.schema import audit_checkpoints, audit_entries, audit_head, audit_queue
 from pledge.store.vault import Vault
@@ -54,7 +54,7 @@ def queue_records(vault: Vault, n: int, tag: str) -> list[int]:
 
 
 def log_rows(vault: Vault) -> list[Any]:
-    with vault.engine.connect() as connection:
+    with reading(vault.engine) as connection:
         return connection.execute(
             select(audit_entries.c.seq, audit_entries.c.queue_id).order_by(audit_entries.c.seq)
         ).all()
@@ -300,6 +300,8 @@ def test_sequencer_killed_at_random_points_loses_nothing(tmp_path: Path, databas
         for _ in range(20):
             queued += queue_records(producer, 12, "kill")
             queued_then.append(len(queued))
+            # No open SQLite connection may cross a fork (SQLite's rule): the pool keeps some.
+            producer.engine.dispose()
             ready = context.Event()
             child = context.Process(
                 target=_integrate_forever,
