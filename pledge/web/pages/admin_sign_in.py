@@ -38,10 +38,15 @@ FLOW = LinkSignIn(
 
 
 def staff_mail(request: Request) -> StaffSignInMail:
+    """As :func:`pledge.web.pages.sign_in.sign_in_mail`: in development mode to the dev
+    mailbox too."""
     state = request.app.state
     mail: StaffSignInMail | None = getattr(state, "staff_sign_in_mail", None)
     if mail is None:
-        mail = state.staff_sign_in_mail = StaffSignInMail(state.vault, load_mail_settings())
+        transport = getattr(state, "dev_mailbox", None)
+        mail = state.staff_sign_in_mail = StaffSignInMail(
+            state.vault, load_mail_settings(), transport
+        )
     return mail
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import structlog
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.background import BackgroundTask
@@ -23,13 +24,14 @@ from starlette.concurrency import run_in_threadpool
 
 from pledge.api.deps import client_address, failures
 from pledge.api.limits import SignInLimits
-from pledge.errors import RateLimited, SignInInvalid
+from pledge.errors import PledgeError, RateLimited, SignInInvalid
 from pledge.store.sessions import Opened
 from pledge.store.vault import Vault
 from pledge.web.pages import check_nonce, nonce_page, render
 from pledge.web.session import clear_cookie, read_form, set_cookie
 
 MAX_EMAIL = 254
+log = structlog.get_logger("pledge.web")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class LinkSignIn:
                 limited=limited.fields["retry_after"],
             )
         response = render(request, self.page("sign_in_sent.html"), limited=None)
-        response.background = BackgroundTask(send, vault, address)
+        response.background = BackgroundTask(_after_response, send, vault, address)
         return response
 
     async def show_link(self, request: Request, token: str) -> Response:
@@ -118,3 +120,13 @@ class LinkSignIn:
         return nonce_page(
             request, self.page("sign_in.html"), status=error.status, problem=f"{message}."
         )
+
+
+def _after_response(send: Callable[[Vault, str], None], vault: Vault, address: str) -> None:
+    """Nothing sent after the response may reach the person asking (it would tell whether the
+    address is known), so a failure is logged, by its code only (never the address), and the
+    person may ask again."""
+    try:
+        send(vault, address)
+    except PledgeError as error:
+        log.warning("sign_in_not_sent", code=error.code)

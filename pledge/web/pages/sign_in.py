@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from pledge.errors import PledgeError
 from pledge.mail.settings import load_mail_settings
 from pledge.mail.sign_in import SignInMail
 from pledge.store.sessions import SUBJECT, Opened
@@ -32,7 +30,6 @@ from pledge.web.session import (
 
 HOME = "/center"
 router = APIRouter()
-log = structlog.get_logger("pledge.web")
 Person = Annotated[SignedIn, Depends(signed_in(SUBJECT))]
 FLOW = LinkSignIn(
     kind=SUBJECT,
@@ -76,14 +73,9 @@ async def send(request: Request) -> Response:
 
 
 def _send_if_held(vault: Vault, mail: SignInMail, address: str) -> None:
-    """After the response: nothing here may reach the person, so a failure is logged (its
-    code only: never the address) and the person may ask again."""
-    try:
-        subject = vault.find("email", address)
-        if subject is not None:
-            mail.send(subject)
-    except PledgeError as error:
-        log.warning("sign_in_not_sent", code=error.code)
+    subject = vault.find("email", address)
+    if subject is not None:
+        mail.send(subject)
 
 
 @router.get("/sign-in/{token}")
