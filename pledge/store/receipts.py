@@ -4,9 +4,15 @@ An anonymous visitor has no subject id, so their answers are kept under a receip
 random bits that live in the visitor's first-party consent cookie and nowhere else. A receipt
 holds what was allowed and refused, whether a browser privacy signal (Global Privacy Control,
 Do Not Track) was on, the policy version and the time: nothing about the person. When the
-visitor signs in, the site links the receipt to their subject; from then on each answer is
-also an event in the subject's consent ledger (``cookies:<category>``), and a privacy signal
-withdraws the purposes the policy lists under ``cookie_consent.sale_or_sharing_purposes``.
+visitor signs in, the site links the receipt to their subject, and the answer becomes events in
+the subject's consent ledger (``cookies:<category>``); a privacy signal withdraws the purposes
+the policy lists under ``cookie_consent.sale_or_sharing_purposes``.
+
+The receipt id is a bearer secret, and whoever has it (a copied cookie, a shared computer) is
+not proven to be the person. So an answer under a linked receipt reaches the person's ledger
+only in the direction that protects them (refusals, privacy signals); what it allows waits
+until the website, which knows who is signed in, relays it by linking the receipt again with
+the person's subject token.
 """
 
 from __future__ import annotations
@@ -120,14 +126,16 @@ def record(
             )
         )
         if header is not None and header.subject_id is not None:
-            _to_ledger(vault, connection, header.subject_id, receipt)
+            _to_ledger(vault, connection, header.subject_id, receipt, grants=False)
     return receipt
 
 
 def link(vault: Vault, receipt_id: str, subject: str) -> CookieReceipt | None:
     """Link a receipt to the subject who signed in, and put its latest answer in their consent
-    ledger. Linking again to the same subject changes nothing; to another subject, it is
-    refused (a receipt is one browser's, so one person's). Returns the latest answer."""
+    ledger, what it allows included: the caller vouches that this is the person's browser.
+    Linking again to the same subject relays the latest answer (only what changed is
+    recorded); to another subject, it is refused (a receipt is one browser's, so one
+    person's). Returns the latest answer."""
     if not _RECEIPT.match(receipt_id):
         raise InputError("a receipt id is 32 lower-case hex characters", field="receipt")
     with vault.write() as connection:
@@ -151,8 +159,8 @@ def link(vault: Vault, receipt_id: str, subject: str) -> CookieReceipt | None:
                 .where(cookie_receipts.c.receipt_id == receipt_id)
                 .values(subject_id=subject, linked_at=vault.clock())
             )
-            if latest is not None:
-                _to_ledger(vault, connection, subject, latest)
+        if latest is not None:
+            _to_ledger(vault, connection, subject, latest, grants=True)
     return latest
 
 
@@ -179,20 +187,28 @@ def _latest(connection: Connection, receipt_id: str) -> CookieReceipt | None:
     return None if row is None else CookieReceipt.of(row)
 
 
-def _to_ledger(vault: Vault, connection: Connection, subject: str, receipt: CookieReceipt) -> None:
-    """The answer as consent events of a signed-in subject. An erased subject gets none: the
-    visitor's answer still counts, as an anonymous receipt."""
+def _to_ledger(
+    vault: Vault, connection: Connection, subject: str, receipt: CookieReceipt, *, grants: bool
+) -> None:
+    """The answer as consent events of a linked subject, those that change something; with
+    ``grants`` False, only refusals and signals (see the module docstring). An erased subject
+    gets none: the visitor's answer still counts, as an anonymous receipt."""
     try:
         vault.subject_row(connection, subject, lock=True)
     except NotFoundError:
         return
-    events = [(cookie_choice(c), True) for c in receipt.allowed]
+    events = [(cookie_choice(c), True) for c in receipt.allowed] if grants else []
     events += [(cookie_choice(c), False) for c in receipt.refused]
     policy = vault.policy.policy
     answer = policy.cookie_consent.do_not_track
     signal = receipt.gpc or (receipt.dnt and answer is not DoNotTrack.ignored)
     if signal:
         events += [(purpose_choice(p), False) for p in sale_or_sharing_purposes(policy)]
+    events = [
+        (choice, granted)
+        for choice, granted in events
+        if consent_ledger.state_of(connection, subject, choice) is not granted
+    ]
     if not events:
         return
     consent_ledger.append(

@@ -103,11 +103,14 @@ def test_linking_puts_the_latest_answer_in_the_subjects_ledger(site_vault: Vault
     choices = site_vault.choices(subject)
     assert "cookies:analytics" in choices.granted
     assert {"cookies:advertising", "cookies:preferences", EMAIL_OUT} <= choices.withdrawn
-    # Once linked, each new answer is the subject's too.
+    # Once linked, a new answer's refusals are the subject's at once; what it allows, once
+    # the site relays it.
     site_vault.record_cookie_choice(receipt, ["preferences"])
     choices = site_vault.choices(subject)
-    assert "cookies:preferences" in choices.granted
     assert "cookies:analytics" in choices.withdrawn
+    assert "cookies:preferences" not in choices.granted
+    site_vault.link_cookie_receipt(receipt, subject)
+    assert "cookies:preferences" in site_vault.choices(subject).granted
     sources = {
         e.source for e in site_vault.consent_history(subject) if e.choice.startswith("cookies:")
     }
@@ -181,3 +184,22 @@ def test_migration_0007_creates_the_tables_the_store_uses(site_vault: Vault, tab
     assert [c["name"] for c in found.get_columns(table.name)] == list(table.columns.keys())
     primary = found.get_pk_constraint(table.name)["constrained_columns"]
     assert primary == [c.name for c in table.primary_key.columns]
+
+
+def test_a_receipt_id_alone_only_ever_refuses_for_the_person(site_vault: Vault) -> None:
+    """Whoever holds a linked receipt's id (a copied cookie) can send banner answers, but what
+    those answers allow reaches the person only when the website, which knows who is signed
+    in, relays them by linking again; what they refuse counts at once."""
+    subject = sign_up(site_vault)
+    receipt = site_vault.record_cookie_choice(None, []).receipt_id
+    site_vault.link_cookie_receipt(receipt, subject)
+    analytics = "cookies:analytics"
+
+    site_vault.record_cookie_choice(receipt, ["analytics"])  # the copied cookie says yes
+    assert analytics not in site_vault.choices(subject).granted
+
+    site_vault.link_cookie_receipt(receipt, subject)  # the site relays it for the signed-in person
+    assert analytics in site_vault.choices(subject).granted
+
+    site_vault.record_cookie_choice(receipt, [])  # a no counts straight away
+    assert analytics in site_vault.choices(subject).withdrawn

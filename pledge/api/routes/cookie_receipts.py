@@ -1,10 +1,12 @@
 """Linking a visitor's cookie receipt to the subject who signed in.
 
 The site's backend calls this when a visitor signs in, with the receipt id from their consent
-cookie: from then on their banner answers (and browser privacy signals) are events in the
-subject's consent ledger. Only the website's backend (a collector key) links, and only with
-the person's subject token: linking writes choices into a person, so it needs the same proof
-as any other write into them. Staff never link a browser to a person.
+cookie, and again after a signed-in visitor answers the banner: linking puts the latest answer
+in the subject's consent ledger. Answers sent straight from the browser under a linked receipt
+reach the ledger only as refusals and privacy signals, since a receipt id proves nobody. Only
+the website's backend (a collector key) links, and only with the person's subject token:
+linking writes choices into a person, so it needs the same proof as any other write into
+them. Staff never link a browser to a person.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ class ReceiptLinkOut(BaseModel):
 def link(
     subject: SubjectId, body: ReceiptLinkIn, vault: VaultDep, key: CollectorKey
 ) -> ReceiptLinkOut:
-    """Link the receipt to the subject; linking it again to the same subject is harmless."""
+    """Link the receipt to the subject and relay its latest answer into their choices; linking
+    it again to the same subject relays the answers given since."""
     vault.check_subject_token(body.subject_token, subject, key.key_id)
     latest = vault.link_cookie_receipt(body.receipt, subject)
     return ReceiptLinkOut(
