@@ -19,7 +19,7 @@ from _report import machine_summary, write_section
 
 from pledge.store.audit import Record
 from pledge.store.audit.settings import AuditSettings
-from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.keys import LocalKeyFileProvider, default_key_store_url
 from pledge.store.vault import Vault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +93,7 @@ def latency_under_load(
         LocalKeyFileProvider(key, create=True),
         POLICY,
         audit=AuditSettings(checkpoint_dir=folder / "cp2"),
+        key_store_url=default_key_store_url(url, folder),
     )
     stop = time.monotonic() + seconds
     done = [0]
@@ -124,6 +125,7 @@ def run(url: str, key: Path, n: int, folder: Path) -> dict[str, float]:
         LocalKeyFileProvider(key, create=True),
         POLICY,
         audit=AuditSettings(sequencer=False, checkpoint_dir=folder / "cp"),
+        key_store_url=default_key_store_url(url, folder),
     )
     try:
         queue(vault, n)

@@ -72,7 +72,7 @@ from pledge.demo import fake_submission  # noqa: E402
 from pledge.policy import load_policy_text  # noqa: E402
 from pledge.store.audit import decode  # noqa: E402
 from pledge.store.database import sqlite_url  # noqa: E402
-from pledge.store.keys import LocalKeyFileProvider  # noqa: E402
+from pledge.store.keys import LocalKeyFileProvider, default_key_store_url  # noqa: E402
 from pledge.store.schema import audit_checkpoints, audit_entries  # noqa: E402
 from pledge.store.vault import Collection, Vault  # noqa: E402
 
@@ -1086,7 +1086,13 @@ def run_backend(backend: str, plan: Plan, subjects_count: int, policy_text: str)
             data_dir.mkdir(mode=0o700)
             result.where = where
             keys = LocalKeyFileProvider(data_dir / "master.key", create=True)  # the server's file
-            vault = Vault.open(url, keys, policy_text, policy_file=POLICY_FILE)
+            vault = Vault.open(
+                url,
+                keys,
+                policy_text,
+                policy_file=POLICY_FILE,
+                key_store_url=default_key_store_url(url, data_dir),  # the server's, too
+            )
             try:
                 log(f"  seeding {subjects_count:,} subjects")
                 t0 = time.perf_counter()

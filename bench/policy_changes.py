@@ -150,11 +150,15 @@ def counting_seconds(url: str, folder: Path, new: Path) -> float:
     from pledge.policy.diff import diff_policies
     from pledge.policy.impact import impact
     from pledge.store.audit.settings import AuditSettings
-    from pledge.store.keys import LocalKeyFileProvider
+    from pledge.store.keys import LocalKeyFileProvider, default_key_store_url
     from pledge.store.vault import Vault
 
     vault = Vault.open(  # as the command opens it: no audit sequencer of its own
-        url, LocalKeyFileProvider(folder / "master.key"), None, audit=AuditSettings(sequencer=False)
+        url,
+        LocalKeyFileProvider(folder / "master.key"),
+        None,
+        audit=AuditSettings(sequencer=False),
+        key_store_url=default_key_store_url(url, folder),
     )
     try:
         proposed = load_policy_text(new.read_text()).policy

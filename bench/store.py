@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url
 from pledge.demo import fake_subjects
 from pledge.policy import load_policy_text
 from pledge.store.database import sqlite_url
-from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.keys import LocalKeyFileProvider, default_key_store_url
 from pledge.store.release import Released
 from pledge.store.schema import audit_checkpoints
 from pledge.store.vault import Collection, Vault
@@ -591,7 +591,13 @@ def open_store(backend: str, policy_text: str, tmp: Path) -> Iterator[tuple[Vaul
     base = os.environ.get(POSTGRES_ENV, POSTGRES_DEFAULT)
     with postgres_database(base) as url:
         shown = make_url(url).render_as_string(hide_password=True)
-        vault = Vault.open(url, keys, policy_text, policy_file=POLICY_FILE)
+        vault = Vault.open(
+            url,
+            keys,
+            policy_text,
+            policy_file=POLICY_FILE,
+            key_store_url=default_key_store_url(url, tmp),
+        )
         try:
             with vault.engine.connect() as connection:
                 settings = ", ".join(

@@ -13,7 +13,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pledge.errors import InputError
 from pledge.store.audit.settings import AuditSettings
 from pledge.store.database import is_new_store, sqlite_url
-from pledge.store.keys import EnvKeyProvider, KeyProvider, LocalKeyFileProvider
+from pledge.store.keys import (
+    EnvKeyProvider,
+    KeyProvider,
+    LocalKeyFileProvider,
+    default_key_store_url,
+)
 
 if TYPE_CHECKING:
     from pledge.store.vault import Vault
@@ -26,8 +31,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="Default: SQLite in data_dir.")
     key_store_url: str | None = Field(
         default=None,
-        description="Where data keys live. Default: a SQLite file beside a SQLite database; "
-        "the same PostgreSQL database otherwise.",
+        description="Where data keys live. Default: a SQLite file of their own, beside a "
+        "SQLite database or in data_dir beside a PostgreSQL one (never inside it).",
     )
     policy: Path | None = Field(default=None, description="The policy file to enforce.")
     master_key_source: str = Field(
@@ -49,6 +54,9 @@ class Settings(BaseSettings):
 
     def url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir / "pledge.sqlite3")
+
+    def keys_url(self) -> str:
+        return self.key_store_url or default_key_store_url(self.url(), self.data_dir)
 
     def audit(self) -> AuditSettings:
         return AuditSettings(
@@ -97,5 +105,5 @@ def open_vault(settings: Settings) -> Vault:
         text,
         policy_file=str(path),
         audit=settings.audit(),
-        key_store_url=settings.key_store_url,
+        key_store_url=settings.keys_url(),
     )

@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from pledge.errors import PledgeError
-from pledge.store.keys import KeyProvider, LocalKeyFileProvider
+from pledge.store.keys import KeyProvider, LocalKeyFileProvider, default_key_store_url
 from pledge.store.vault import Vault
 from pledge.web.scan import launch
 
@@ -124,7 +124,7 @@ VaultFactory = Callable[..., Vault]
 
 @pytest.fixture
 def vault_factory(
-    database_url: str, master_key: LocalKeyFileProvider, clock: FakeClock
+    database_url: str, master_key: LocalKeyFileProvider, clock: FakeClock, tmp_path: Path
 ) -> Iterator[VaultFactory]:
     """``vault_factory("zabbix")`` opens a Vault on this test's database; all are closed after.
 
@@ -145,6 +145,7 @@ def vault_factory(
             path.read_text(encoding="utf-8"),
             policy_file=str(path),
             clock=clock,
+            key_store_url=default_key_store_url(database_url, tmp_path),
         )
         opened.append(vault)
         return vault

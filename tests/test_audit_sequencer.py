@@ -31,7 +31,7 @@ from pledge.store.audit.checkpoint import parse_note
 from pledge.store.audit.settings import AuditSettings
 from pledge.store.bootstrap import load_secrets
 from pledge.store.database import open_engine, reading
-from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.keys import LocalKeyFileProvider, default_key_store_url
 from pledge.store.schema import audit_checkpoints, audit_entries, audit_head, audit_queue
 from pledge.store.vault import Vault
 
@@ -45,6 +45,7 @@ def open_vault(url: str, key: Path, **settings: Any) -> Vault:
         LocalKeyFileProvider(key, create=True),
         ZABBIX.read_text(),
         audit=AuditSettings(**settings),
+        key_store_url=default_key_store_url(url, key.parent),
     )
 
 

@@ -17,15 +17,20 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from postgres_support import live_files, wal_position
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from pledge.errors import IntegrityError, NotFoundError
+from pledge.errors import InputError, IntegrityError, MasterKeyError, NotFoundError
 from pledge.store import backup
 from pledge.store.collect import aad
 from pledge.store.crypto import SubjectCipher
 from pledge.store.database import _MIGRATIONS
-from pledge.store.keys import DataKeyStore, KeyProvider, default_key_store_url
+from pledge.store.keys import (
+    DataKeyStore,
+    KeyProvider,
+    LocalKeyFileProvider,
+    default_key_store_url,
+)
 from pledge.store.schema import personal_values
 from pledge.store.vault import Vault
 
@@ -101,7 +106,7 @@ def test_backup_erase_restore_brings_nobody_back(
 
     vault.erase(alice)
     vault.close()
-    store = DataKeyStore.open(default_key_store_url(database_url))
+    store = DataKeyStore.open(default_key_store_url(database_url, tmp_path))
     try:
         restored = backup.restore(database_url, backup_file, store)
     finally:
@@ -193,7 +198,7 @@ def test_restore_refuses_a_file_that_is_no_backup(
     vault_factory("zabbix").close()
     bogus = tmp_path / "bogus"
     bogus.write_bytes(b"not a backup at all")
-    store = DataKeyStore.open(default_key_store_url(database_url))
+    store = DataKeyStore.open(default_key_store_url(database_url, tmp_path))
     try:
         with pytest.raises(Exception, match="is not a backup"):
             backup.restore(database_url, bogus, store)
@@ -254,7 +259,7 @@ def test_a_crash_between_key_and_rows_is_finished_at_the_next_open(
 
 def postgres_journey(
     database_url: str,
-    key_store_url: str | None,
+    key_store_url: str,
     master_key: KeyProvider,
     person_factory: Callable[[], Any],
     folder: Path,
@@ -282,7 +287,7 @@ def postgres_journey(
         vault.erase(alice)
     finally:
         vault.close()
-    store = DataKeyStore.open(key_store_url or default_key_store_url(database_url))
+    store = DataKeyStore.open(key_store_url)
     try:
         backup.restore(database_url, backup_file, store)
     finally:
@@ -295,42 +300,18 @@ def postgres_journey(
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_on_postgres_a_key_store_in_the_database_leaves_the_erased_key_in_its_files(
+def test_on_postgres_the_default_key_store_leaves_nothing_that_opens_the_erased(
     database_url: str,
     person_factory: Callable[[], Any],
     master_key: KeyProvider,
     tmp_path: Path,
 ) -> None:
-    """The documented limit, pinned (docs/security.md): PostgreSQL never overwrites a deleted
-    row, so with the key store in the database (the default) the erased subject's wrapped key
-    is still in the server's files (the WAL at least, often the key table's free space), and
-    whoever copies them along with the master key opens the erased values. A fix makes this
-    test fail: then update the threat model."""
-    alice, wrapped, stolen, files = postgres_journey(
-        database_url, None, master_key, person_factory, tmp_path
-    )
-    holding = [f for f in files if contains(f, wrapped)]
-    assert holding, "no live file holds the erased key any more: update docs/security.md"
-    assert any(f.parent.name == "pg_wal" for f in holding)
-    key = master_key.unwrap(wrapped)
-    found = [c for c in stolen if any(contains(f, c[2]) for f in files)]
-    assert found
-    for point, field, blob in found:
-        assert SubjectCipher(key).decrypt(blob, aad(alice, point, field), context="attack")
-
-
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_on_postgres_a_key_store_apart_leaves_nothing_that_opens_the_erased(
-    database_url: str,
-    person_factory: Callable[[], Any],
-    master_key: KeyProvider,
-    tmp_path: Path,
-) -> None:
-    """With the embedded key store apart (``PLEDGE_KEY_STORE_URL=sqlite:///...``, a file
-    that overwrites what it deletes), the server's live files (every relation of the schema,
-    dead tuples included, and every WAL segment written since the start) hold the erased
-    subject's ciphertexts but not its key, and no key the system holds opens them."""
-    key_store_url = f"sqlite:///{tmp_path / 'pledge-keys.sqlite3'}"
+    """With the default key store (a SQLite file in the data directory, which overwrites what
+    it deletes), the server's live files (every relation of the schema, dead tuples included,
+    and every WAL segment written since the start) hold the erased subject's ciphertexts but
+    not its key, and no key the system holds opens them."""
+    key_store_url = default_key_store_url(database_url, tmp_path)
+    assert key_store_url == f"sqlite:///{tmp_path / 'pledge-keys.sqlite3'}"
     alice, wrapped, stolen, files = postgres_journey(
         database_url, key_store_url, master_key, person_factory, tmp_path
     )
@@ -349,3 +330,84 @@ def test_on_postgres_a_key_store_apart_leaves_nothing_that_opens_the_erased(
         for point, field, blob in found:
             with pytest.raises(IntegrityError):
                 SubjectCipher(key).decrypt(blob, aad(alice, point, field), context="attack")
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_on_postgres_a_key_store_in_the_database_opens_nothing_once_the_master_key_is_rotated(
+    database_url: str,
+    person_factory: Callable[[], Any],
+    master_key: KeyProvider,
+    tmp_path: Path,
+) -> None:
+    """A key store in PostgreSQL (configured, for several API nodes) keeps an erased
+    subject's wrapped key in the server's WAL: no SQL statement overwrites it, and with the
+    master key it opens the erased values. Rotating the master key and destroying the old one
+    is what erases then: every key the system still holds is tried on the key found in the
+    files and on every erased ciphertext, and none opens."""
+    alice, wrapped, stolen, files = postgres_journey(
+        database_url, database_url, master_key, person_factory, tmp_path
+    )
+    holding = [f for f in files if contains(f, wrapped)]
+    assert any(f.parent.name == "pg_wal" for f in holding), "the WAL keeps the erased key"
+    found = [c for c in stolen if any(contains(f, c[2]) for f in files)]
+    assert found
+    key = master_key.unwrap(wrapped)
+    point, field, blob = found[0]
+    assert SubjectCipher(key).decrypt(blob, aad(alice, point, field), context="attack")
+
+    new = LocalKeyFileProvider(tmp_path / "next.key", create=True)
+    vault = Vault.open(database_url, master_key, None, key_store_url=database_url)
+    try:
+        vault.rotate_master_key(new)
+        held = every_data_key(vault.key_store, new)
+    finally:
+        vault.close()
+    assert held  # the other person's key, under the new master key
+    with pytest.raises(MasterKeyError):
+        new.unwrap(wrapped)
+    for data_key in held:
+        for point, field, blob in found:
+            with pytest.raises(IntegrityError):
+                SubjectCipher(data_key).decrypt(blob, aad(alice, point, field), context="attack")
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_keys_kept_in_a_postgres_database_move_apart_at_the_next_open(
+    database_url: str,
+    vault_factory: Callable[..., Vault],
+    person_factory: Callable[[], Any],
+    master_key: KeyProvider,
+    tmp_path: Path,
+) -> None:
+    """A PostgreSQL store from when its keys lived in its own tables: the next open with the
+    default moves keys and erasures to the key store apart and drops the tables; readers read,
+    the erased stay erased. A key store that is not this database's is then refused."""
+    policy = ZABBIX.read_text(encoding="utf-8")
+    vault = Vault.open(database_url, master_key, policy, key_store_url=database_url)
+    alice_person = person_factory()
+    alice, carol = sign_up(vault, alice_person), sign_up(vault, person_factory())
+    vault.erase(carol)
+    wrapped = vault.key_store.get([alice])[alice]
+    vault.close()
+
+    vault = vault_factory("zabbix")
+    assert vault.key_store.engine.dialect.name == "sqlite"
+    assert vault.key_store.get([alice]) == {alice: wrapped}
+    assert [s for _, s in vault.key_store.ledger()] == [carol]
+    assert vault.read(alice, SUPPORT, "support").values["registration.name"] == alice_person.name
+    with pytest.raises(NotFoundError):
+        vault.export(carol)
+    with vault.engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+    assert not tables & {"pledge_data_keys", "pledge_erasure_ledger"}
+    vault.close()
+
+    elsewhere = f"sqlite:///{tmp_path / 'another' / 'pledge-keys.sqlite3'}"
+    with pytest.raises(IntegrityError, match="not the key store they were written with"):
+        Vault.open(database_url, master_key, policy, key_store_url=elsewhere)
+
+
+def test_a_postgres_store_names_its_key_store() -> None:
+    """No silent default inside the database: the caller is told what to set."""
+    with pytest.raises(InputError, match="PLEDGE_KEY_STORE_URL"):
+        default_key_store_url("postgresql+psycopg://pledge@db.internal/pledge")

@@ -70,3 +70,25 @@ def test_cli_rotation_swaps_the_key_file_and_keeps_the_old_one(tmp_path: Path) -
 
     verified = runner.invoke(app, ["audit", "verify", "--data-dir", data])
     assert verified.exit_code == 0, verified.output
+
+
+def test_cli_rotation_can_destroy_the_old_key(tmp_path: Path) -> None:
+    """--destroy-old leaves no file that holds the old key, and the store opens under the new."""
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    made = runner.invoke(app, ["demo", "--subjects", "2", "--data-dir", data])
+    assert made.exit_code == 0, made.output
+    old_key = (tmp_path / "data" / "master.key").read_bytes()
+
+    rotated = runner.invoke(app, ["master-key", "rotate", "--destroy-old", "--data-dir", data])
+    assert rotated.exit_code == 0, rotated.output
+    held = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert not [p for p in held if old_key in p.read_bytes()]
+    verified = runner.invoke(app, ["audit", "verify", "--data-dir", data])
+    assert verified.exit_code == 0, verified.output
+
+    refused = runner.invoke(
+        app, ["master-key", "rotate", "--destroy-old", "--new-key-env", "X", "--data-dir", data]
+    )
+    assert refused.exit_code == 2
+    assert "yours to destroy" in refused.output

@@ -25,7 +25,7 @@ from pledge.api.keys import KeyStore
 from pledge.store.audit import decode
 from pledge.store.audit.settings import AuditSettings
 from pledge.store.collect import Collection
-from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.keys import LocalKeyFileProvider, default_key_store_url
 from pledge.store.schema import audit_entries, audit_queue
 from pledge.store.vault import Vault
 from tests.postgres_support import fresh_postgres_schema
@@ -49,6 +49,7 @@ def open_vault(url: str, key: Path) -> Vault:
         LocalKeyFileProvider(key, create=True),
         ZABBIX.read_text(),
         audit=AuditSettings(sequencer=False),
+        key_store_url=default_key_store_url(url, key.parent),
     )
 
 
@@ -139,6 +140,8 @@ def test_a_node_takes_over_when_the_sequencer_node_is_killed_mid_batch(
     subjects = [p.subject for p in people]
     env = environment(
         PLEDGE_DATABASE_URL=postgres_url,
+        # Both nodes run on this machine: they share the key store file the vault above made.
+        PLEDGE_KEY_STORE_URL=default_key_store_url(postgres_url, tmp_path),
         PLEDGE_POLICY=str(ZABBIX),
         PLEDGE_MASTER_KEY_SOURCE="file",
         PLEDGE_AUDIT_MAX_WAIT="0.1",

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from pledge.errors import CollectionError, ConflictError, NotFoundError
-from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.keys import LocalKeyFileProvider, default_key_store_url
 from pledge.store.schema import (
     audit_entries,
     consent_events,
@@ -59,11 +59,16 @@ import sys, time
 from pathlib import Path
 from faker import Faker
 from sqlalchemy import event
-from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.keys import LocalKeyFileProvider, default_key_store_url
 from pledge.store.vault import Collection, Vault
 
 url, key, policy, marker = sys.argv[1:5]
-vault = Vault.open(url, LocalKeyFileProvider(key), Path(policy).read_text())
+vault = Vault.open(
+    url,
+    LocalKeyFileProvider(key),
+    Path(policy).read_text(),
+    key_store_url=default_key_store_url(url, Path(key).parent),
+)
 
 @event.listens_for(vault.engine, "after_cursor_execute")
 def stall(conn, cursor, statement, parameters, context, executemany):
@@ -151,7 +156,12 @@ def _worker(url: str, key: str, worker: int, shared: list[str], barrier: Any, re
     try:
         from faker import Faker
 
-        vault = Vault.open(url, LocalKeyFileProvider(key), ZABBIX.read_text())
+        vault = Vault.open(
+            url,
+            LocalKeyFileProvider(key),
+            ZABBIX.read_text(),
+            key_store_url=default_key_store_url(url, Path(key).parent),
+        )
         fake = Faker()
         fake.seed_instance(1000 + worker)
         barrier.wait(timeout=120)

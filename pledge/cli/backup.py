@@ -11,7 +11,7 @@ from pledge.cli._output import console
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
 from pledge.settings import load_settings
 from pledge.store import backup as backups
-from pledge.store.keys import DataKeyStore, default_key_store_url
+from pledge.store.keys import DataKeyStore
 
 app = typer.Typer(no_args_is_help=True, help="Back up and restore the database.")
 
@@ -48,7 +48,7 @@ def restore(
         raise typer.Exit(1)
     settings = load_settings(policy=policy, data_dir=data_dir, database_url=database_url)
     url = settings.url()
-    key_store = DataKeyStore.open(settings.key_store_url or default_key_store_url(url))
+    key_store = DataKeyStore.open(settings.keys_url())
     try:
         done = backups.restore(url, path, key_store)
     finally:

@@ -24,6 +24,13 @@ def rotate(
         str | None,
         typer.Option(help="Take the new key from this environment variable (env key source)."),
     ] = None,
+    destroy_old: Annotated[
+        bool,
+        typer.Option(
+            "--destroy-old",
+            help="Delete the old key file instead of keeping it as master.key.retired-<id>.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     policy: PolicyOption = None,
     data_dir: DataDirOption = None,
@@ -32,16 +39,24 @@ def rotate(
     """Re-wrap every data key and store secret under a new master key (no data re-encrypted).
 
     With the local key file, a new file is made and swapped in; the old one is kept beside it
-    as master.key.retired-<key id> until you delete it. With --new-key-env, point
-    PLEDGE_MASTER_KEY at the new key once this succeeds.
+    as master.key.retired-<key id> until you delete it, or deleted at once with
+    --destroy-old. Destroying it is what erases for good whatever the database's own files and
+    backups keep under it (with a key store in PostgreSQL: erased subjects' wrapped keys).
+    With --new-key-env, point PLEDGE_MASTER_KEY at the new key once this succeeds, and
+    destroy the old value wherever it was kept.
     """
+    if destroy_old and new_key_env is not None:
+        raise InputError(
+            "--destroy-old deletes the local key file; an old key from the environment is "
+            "yours to destroy wherever it is kept"
+        )
     with vault_for(policy, data_dir, database_url) as vault:
         current = vault.keys
         if new_key_env is not None:
             new: KeyProvider = EnvKeyProvider(new_key_env)
             done = vault.rotate_master_key(new, actor="cli")
         elif isinstance(current, LocalKeyFileProvider):
-            done = _rotate_file(vault, current)
+            done = _rotate_file(vault, current, destroy_old=destroy_old)
         else:
             raise InputError("the master key comes from the environment: pass --new-key-env VAR")
     if as_json:
@@ -60,7 +75,7 @@ def rotate(
     )
 
 
-def _rotate_file(vault: Vault, current: LocalKeyFileProvider) -> Rotation:
+def _rotate_file(vault: Vault, current: LocalKeyFileProvider, *, destroy_old: bool) -> Rotation:
     path = Path(current.path)
     staged = path.with_name(path.name + ".next")
     if staged.exists():
@@ -69,6 +84,9 @@ def _rotate_file(vault: Vault, current: LocalKeyFileProvider) -> Rotation:
             "store uses (opening it names the key id) and remove the other file"
         )
     done = vault.rotate_master_key(LocalKeyFileProvider(staged, create=True), actor="cli")
-    os.replace(path, path.with_name(f"{path.name}.retired-{done.old_key_id}"))
+    retired = path.with_name(f"{path.name}.retired-{done.old_key_id}")
+    os.replace(path, retired)
     os.replace(staged, path)
+    if destroy_old:
+        retired.unlink()
     return done

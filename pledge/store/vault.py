@@ -182,7 +182,8 @@ class Vault:
         key_store_url: str | None = None,
     ) -> Vault:
         """Open (creating on first use) the store at ``url``, its data keys in the key store
-        at ``key_store_url`` (default: see :func:`default_key_store_url`); enforce
+        at ``key_store_url`` (default: see :func:`default_key_store_url`; PostgreSQL stores
+        must name theirs); enforce
         ``policy_text``, or the policy most recently activated there when it is None. Unless
         ``audit`` says not to, this process runs an audit sequencer in the background (one at
         a time per database does the work; see :mod:`pledge.store.audit.sequencer`)."""
@@ -193,6 +194,7 @@ class Vault:
             secrets = load_secrets(engine, keys)
             key_store = DataKeyStore.open(key_store_url or default_key_store_url(url))
             sync.hand_over(engine, key_store)
+            sync.move_out(engine, key_store)
             if policy_text is None:
                 policy_text = latest_policy(engine)
                 policy_file = "<recorded policy>"
@@ -222,6 +224,7 @@ class Vault:
                 log.sequencer.start()
             key_store.prune(clock())
             vault.replayed_erasures = sync.replay(vault)
+            sync.check_pairing(engine, key_store)
         except BaseException:
             vault.close()
             raise

@@ -10,7 +10,7 @@ import pytest
 from site_policy import site_policy_text
 
 from pledge.policy import Policy, load_policy_text
-from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.keys import LocalKeyFileProvider, default_key_store_url
 from pledge.store.vault import Vault
 
 VaultOpener = Callable[[], Vault]
@@ -23,11 +23,19 @@ def site_policy() -> Policy:
 
 @pytest.fixture
 def site_vault(
-    database_url: str, master_key: LocalKeyFileProvider, clock: Callable[..., object]
+    database_url: str,
+    master_key: LocalKeyFileProvider,
+    clock: Callable[..., object],
+    tmp_path: Path,
 ) -> Iterator[Vault]:
     """A vault enforcing the site policy, on SQLite and on PostgreSQL."""
     vault = Vault.open(
-        database_url, master_key, site_policy_text(), policy_file="site.yaml", clock=clock
+        database_url,
+        master_key,
+        site_policy_text(),
+        policy_file="site.yaml",
+        clock=clock,
+        key_store_url=default_key_store_url(database_url, tmp_path),
     )
     yield vault
     vault.close()

@@ -11,9 +11,10 @@ leave nothing behind and whose backups are few and short-lived:
   and empties the WAL, the only other place an old version of the page was. (WAL rather than
   a rollback journal: a commit is one fsync instead of three, and every collection commits
   a new key here.)
-- PostgreSQL: a deleted key stays in a dead tuple until VACUUM, which :meth:`destroy` runs on
-  the key table straight away; what it cannot reach (the key database's WAL and its base
-  backups) is an operations matter, see docs/operations.md.
+- PostgreSQL (only when configured, for several API nodes sharing one key store): a deleted
+  key stays in a dead tuple until VACUUM, which :meth:`destroy` runs on the key table straight
+  away; what VACUUM cannot reach (the WAL, base backups) stops opening anything once the master
+  key is rotated and the old one destroyed, see docs/operations.md.
 
 Snapshots (SQLite) are the key store's backups: kept for ``retention`` and then deleted, and
 scrubbed by every :meth:`DataKeyStore.destroy` while they exist, so no snapshot brings an
@@ -52,11 +53,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
-from pledge.errors import IntegrityError
+from pledge.errors import InputError, IntegrityError
 from pledge.store import driver
 from pledge.store.database import SQLITE_POOL
 
 DEFAULT_SNAPSHOT_DAYS = 7
+KEY_STORE_FILE = "pledge-keys.sqlite3"
 _CHUNK = 500
 _SNAPSHOT_GLOB = "keys-*.sqlite3"
 _READ_ONLY = "pledge_keys_read_only"
@@ -94,12 +96,21 @@ _CHECKPOINT_TRIES = 100
 _GET = "SELECT subject_id, wrapped_key FROM pledge_data_keys WHERE subject_id IN ({ids})"
 
 
-def default_key_store_url(database_url: str) -> str:
-    """Beside a SQLite database, a file of its own (``pledge.sqlite3`` ->
-    ``pledge-keys.sqlite3``); with PostgreSQL, the same database unless configured apart."""
+def default_key_store_url(database_url: str, home: Path | None = None) -> str:
+    """Where data keys live unless configured: a SQLite file of their own, never the database.
+
+    Beside a SQLite database (``pledge.sqlite3`` -> ``pledge-keys.sqlite3``); with PostgreSQL,
+    ``pledge-keys.sqlite3`` in ``home`` (the data directory), because a key deleted from a
+    PostgreSQL table stays in its WAL, dead tuples and base backups, where the master key
+    would open it again. Several API nodes need one key store they all reach: name it."""
     parsed = make_url(database_url)
     if parsed.get_backend_name() != "sqlite":
-        return database_url
+        if home is None:
+            raise InputError(
+                "a PostgreSQL store keeps its data keys apart from the database: name the key "
+                "store (PLEDGE_KEY_STORE_URL, or key_store_url=) or a data directory for it"
+            )
+        return f"sqlite:///{home / KEY_STORE_FILE}"
     database = parsed.database
     if not database or database == ":memory:":
         return "sqlite://"

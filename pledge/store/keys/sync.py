@@ -1,20 +1,26 @@
 """Keeping the database in step with the key store it depends on.
 
-Two things can leave them apart. Migration 0005 moves the wrapped keys out of the database,
+Three things can leave them apart. Migration 0005 moves the wrapped keys out of the database,
 but a migration cannot know where the key store is, so it parks them in ``key_handover`` for
 :func:`hand_over`. And the key store's erasure ledger can be ahead of the database: after a
 restore from a backup taken before some erasures, or a crash between destroying a key and
 committing the rest of an erasure. :func:`replay` finishes those erasures, so an erased
-subject stays erased and nobody else is touched.
+subject stays erased and nobody else is touched. And a PostgreSQL store from before the key
+store moved out of the database keeps its key tables inside: :func:`move_out` empties them into
+the key store apart. :func:`check_pairing` then refuses a key store that is not this
+database's (a new empty file on a second API node, a path mistyped), before anyone collects
+into it and splits the keys between two places.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, delete, insert, select
+import structlog
+from sqlalchemy import Engine, delete, insert, inspect, select, text
 
-from pledge.store.keys.datakeys import DataKeyStore
+from pledge.errors import IntegrityError
+from pledge.store.keys.datakeys import DataKeyStore, data_keys, erasure_ledger
 from pledge.store.rights import forget
 from pledge.store.schema import key_handover, ledger_replay, subjects
 
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from pledge.store.vault import Vault
 
 _CHUNK = 500
+_log = structlog.get_logger(__name__)
 
 
 def hand_over(engine: Engine, store: DataKeyStore) -> int:
@@ -96,3 +103,57 @@ def restart_replay(engine: Engine) -> None:
     in the restored database may belong to another copy of the ledger."""
     with engine.begin() as connection:
         connection.execute(delete(ledger_replay))
+
+
+def move_out(engine: Engine, store: DataKeyStore) -> int:
+    """Move the key tables a PostgreSQL database kept inside (before the key store's default
+    moved apart) into ``store``, erasures included, then drop them; how many keys moved.
+
+    Their old rows stay in the server's WAL and files, wrapped by the master key, until it is
+    rotated: the warning logged says so."""
+    if _same_database(store.engine, engine) or not inspect(engine).has_table(data_keys.name):
+        return 0
+    with engine.connect() as connection:
+        keys = dict(
+            connection.execute(select(data_keys.c.subject_id, data_keys.c.wrapped_key)).all()
+        )
+        erased = list(
+            connection.execute(
+                select(erasure_ledger.c.subject_id).order_by(erasure_ledger.c.seq)
+            ).scalars()
+        )
+    have = store.get(keys)
+    store.put({s: bytes(k) for s, k in keys.items() if s not in have})
+    if erased:
+        store.destroy(erased)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE {data_keys.name}"))
+        connection.execute(text(f"DROP TABLE {erasure_ledger.name}"))
+    restart_replay(engine)
+    _log.warning(
+        "key_store_moved_out",
+        keys=len(keys),
+        erasures=len(erased),
+        advice="the database's files and backups still hold the old wrapped keys: rotate the "
+        "master key (pledge master-key rotate --destroy-old) so that they open nothing",
+    )
+    return len(keys)
+
+
+def check_pairing(engine: Engine, store: DataKeyStore) -> None:
+    """Refuse a key store that lacks the key of a live subject of this database."""
+    with engine.connect() as connection:
+        subject = connection.execute(
+            select(subjects.c.subject_id).where(subjects.c.status != "erased").limit(1)
+        ).scalar()
+    if subject is not None and not store.get([subject]):
+        raise IntegrityError(
+            f"the key store at {store.engine.url.render_as_string()} does not hold the keys of "
+            "this database's subjects: it is not the key store they were written with. Point "
+            "PLEDGE_KEY_STORE_URL at that one (several API nodes must share one key store)"
+        )
+
+
+def _same_database(one: Engine, other: Engine) -> bool:
+    """Whatever driver each names, do both engines reach the same database?"""
+    return one.url.set(drivername="-") == other.url.set(drivername="-")
