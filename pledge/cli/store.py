@@ -191,6 +191,8 @@ def run(
                 "deleted": dict(sorted(report.deleted.items())),
                 "subjects": report.subjects,
                 "keys_destroyed": report.keys_destroyed,
+                "web_visits": report.web_visits,
+                "cookie_receipts": report.cookie_receipts,
             }
         )
         return
@@ -201,3 +203,5 @@ def run(
     console.print(f"{report.subjects} subject(s) touched, {report.keys_destroyed} key(s) destroyed")
     if report.web_visits:
         console.print(f"{report.web_visits} web-log row(s) past retention deleted")
+    if report.cookie_receipts:
+        console.print(f"{report.cookie_receipts} browser(s)' cookie-banner answers aged out")

@@ -356,6 +356,13 @@ class CookieConsent(_Part):
         default_factory=list,
         description="Purposes a Global Privacy Control signal opts a signed-in person out of.",
     )
+    receipt_days: int = Field(
+        default=395,
+        ge=1,
+        le=3650,
+        description="How long a browser's banner answers are kept as proof of consent, counted "
+        "from its latest answer (default 13 months, about when a banner asks again).",
+    )
 
 
 class LogElement(StrEnum):

@@ -13,6 +13,10 @@ not proven to be the person. So an answer under a linked receipt reaches the per
 only in the direction that protects them (refusals, privacy signals); what it allows waits
 until the website, which knows who is signed in, relays it by linking the receipt again with
 the person's subject token.
+
+Each answer is an audit leaf (under a keyed pseudonym of the receipt id, so the log names no
+browser), which makes the record of consent tamper-evident; a browser's answers are kept for
+the policy's ``cookie_consent.receipt_days`` after its latest, then retention forgets them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from pledge.errors import ConflictError, InputError, NotFoundError
 from pledge.policy import cookie_choice, purpose_choice
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
 
 RECEIPT_PATTERN = r"^[0-9a-f]{32}$"
 SOURCE = "cookie_banner"
+_CHUNK = 500
 _RECEIPT = re.compile(RECEIPT_PATTERN)
 
 
@@ -125,9 +130,60 @@ def record(
                 at=now,
             )
         )
+        vault.record(
+            connection,
+            Record(
+                action="cookie_answer",
+                actor=SOURCE,
+                detail={
+                    "receipt_ref": vault.index.pseudonym(receipt_id),
+                    "seq": receipt.seq,
+                    "allowed": list(receipt.allowed),
+                    "refused": list(receipt.refused),
+                    "gpc": gpc,
+                    "dnt": dnt,
+                    "policy_version": receipt.policy_version,
+                },
+            ),
+        )
         if header is not None and header.subject_id is not None:
             _to_ledger(vault, connection, header.subject_id, receipt, grants=False)
     return receipt
+
+
+def expire(vault: Vault, now: dt.datetime, *, actor: str) -> int:
+    """Forget the browsers whose latest answer is older than the policy keeps answers
+    (``cookie_consent.receipt_days``), linked or not: a linked person's choices stay in their
+    consent ledger, and a browser that answers again gets a new receipt. How many went."""
+    before = now - dt.timedelta(days=vault.policy.policy.cookie_consent.receipt_days)
+    recent = select(cookie_choices.c.receipt_id).where(cookie_choices.c.at >= before)
+    with vault.write() as connection:
+        stale = (
+            connection.execute(
+                select(cookie_receipts.c.receipt_id).where(
+                    cookie_receipts.c.created_at < before,
+                    cookie_receipts.c.receipt_id.not_in(recent),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for start in range(0, len(stale), _CHUNK):
+            chunk = stale[start : start + _CHUNK]
+            connection.execute(delete(cookie_choices).where(cookie_choices.c.receipt_id.in_(chunk)))
+            connection.execute(
+                delete(cookie_receipts).where(cookie_receipts.c.receipt_id.in_(chunk))
+            )
+        if stale:
+            vault.record(
+                connection,
+                Record(
+                    action="retention_delete",
+                    actor=actor,
+                    detail={"cookie_receipts": len(stale), "answered_before": before.isoformat()},
+                ),
+            )
+    return len(stale)
 
 
 def link(vault: Vault, receipt_id: str, subject: str) -> CookieReceipt | None:

@@ -1,10 +1,10 @@
 """Retention: delete what the policy no longer lets us keep, and say what went (not the values).
 
-Five things end: values past their category's retention period, credentials (password
+Six things end: values past their category's retention period, credentials (password
 hashes) past theirs, counted from when each was set, legal holds of erased subjects past their
 end (after which the subject's key is destroyed too), days of the minimised web log older
-than the retention of what a visit keeps, and expired sign-in links and ended sessions of the
-web pages.
+than the retention of what a visit keeps, cookie-banner answers of browsers silent for longer
+than the policy keeps them, and expired sign-in links and ended sessions of the web pages.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Table, delete, select, update
 
 from pledge.policy.taxonomy import covers
-from pledge.store import sessions, weblogs
+from pledge.store import receipts, sessions, weblogs
 from pledge.store.audit import Record
 from pledge.store.rights import hold_days
 from pledge.store.schema import credentials, personal_values, subjects
@@ -33,6 +33,7 @@ class RetentionReport:
     keys_destroyed: int
     web_visits: int = 0
     sign_ins: int = 0  # expired sign-in links and ended sessions forgotten
+    cookie_receipts: int = 0  # browsers whose banner answers aged out
 
 
 def _expired(
@@ -114,5 +115,10 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
             vault.key_store.destroy(shredded_ids)
     web_visits = weblogs.expire(vault, now, actor=actor)
     return RetentionReport(
-        dict(deleted), touched, len(shredded_ids), web_visits, sessions.prune(vault, now)
+        dict(deleted),
+        touched,
+        len(shredded_ids),
+        web_visits,
+        sessions.prune(vault, now),
+        receipts.expire(vault, now, actor=actor),
     )

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import Table, inspect, select
 
 from pledge.errors import ConflictError, InputError, NotFoundError
-from pledge.store.schema import cookie_choices, cookie_receipts
+from pledge.store.audit import decode
+from pledge.store.schema import audit_entries, cookie_choices, cookie_receipts
 from pledge.store.vault import Vault
+from tests.conftest import FakeClock
 
 EMAIL_OUT = "purpose:marketing.communications.email"
 
@@ -203,3 +205,43 @@ def test_a_receipt_id_alone_only_ever_refuses_for_the_person(site_vault: Vault) 
 
     site_vault.record_cookie_choice(receipt, [])  # a no counts straight away
     assert analytics in site_vault.choices(subject).withdrawn
+
+
+def test_each_answer_is_an_audit_leaf_that_names_no_browser(site_vault: Vault) -> None:
+    """The record of consent is tamper-evident: every answer is in the audit log, under a
+    keyed pseudonym of the receipt id, never the id itself (the log is never erased)."""
+    first = site_vault.record_cookie_choice(None, ["analytics"], gpc=True)
+    site_vault.record_cookie_choice(first.receipt_id, [])
+    site_vault.audit.sync()
+    with site_vault.engine.connect() as connection:
+        raws = connection.execute(select(audit_entries.c.entry)).scalars().all()
+    answers = [e for e in map(decode, raws) if e["action"] == "cookie_answer"]
+    assert [(a["detail"]["seq"], a["detail"]["gpc"]) for a in answers] == [(0, True), (1, False)]
+    assert answers[1]["detail"]["allowed"] == []
+    refs = {a["detail"]["receipt_ref"] for a in answers}
+    assert len(refs) == 1
+    assert first.receipt_id not in refs
+    assert not any(first.receipt_id.encode() in raw for raw in raws)
+
+
+def test_retention_forgets_browsers_silent_longer_than_the_policy_keeps_answers(
+    site_vault: Vault, clock: FakeClock
+) -> None:
+    days = site_vault.policy.policy.cookie_consent.receipt_days
+    silent = site_vault.record_cookie_choice(None, ["analytics"]).receipt_id
+    subject = sign_up(site_vault)
+    linked = site_vault.record_cookie_choice(None, ["analytics"]).receipt_id
+    site_vault.link_cookie_receipt(linked, subject)
+    active = site_vault.record_cookie_choice(None, []).receipt_id
+    clock.advance(days=days - 1)
+    site_vault.record_cookie_choice(active, ["analytics"])  # answered again: its clock restarts
+    assert site_vault.run_retention().cookie_receipts == 0
+    clock.advance(days=2)
+
+    assert site_vault.run_retention().cookie_receipts == 2
+    assert site_vault.cookie_receipt(silent) == []
+    assert site_vault.cookie_receipt(linked) == []
+    assert [r.allowed for r in site_vault.cookie_receipt(active)] == [(), ("analytics",)]
+    assert "cookies:analytics" in site_vault.choices(subject).granted  # the person's own record
+    fresh = site_vault.record_cookie_choice(silent, [])  # the old cookie comes back: a new receipt
+    assert fresh.receipt_id != silent
