@@ -71,7 +71,7 @@ def test_demo_erase_and_retention_speak_json(demo: tuple[Path, list[str]]) -> No
     assert erased["key_destroyed"] is True
     assert erased["deleted"]
     kept = as_json(pledge("retention", "run", "--json", data=data))
-    assert set(kept) == {"deleted", "subjects", "keys_destroyed"}
+    assert set(kept) == {"deleted", "subjects", "keys_destroyed", "web_visits", "cookie_receipts"}
     verified = as_json(pledge("audit", "verify", "--json", data=data))
     assert verified["ok"] is True
     assert verified["entries"] == 7  # six collections and one erasure
