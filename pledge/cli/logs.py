@@ -90,7 +90,7 @@ def report_command(
 ) -> None:
     """Counts per page, referrer, browser or day; groups below the policy's minimum withheld."""
     with vault_for(policy, data_dir, database_url) as vault:
-        found = vault.web_log_report(by, limit=limit)
+        found = vault.web_log_report(by, limit=limit, actor="cli")
     if as_json:
         print_json(
             {

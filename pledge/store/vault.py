@@ -791,8 +791,10 @@ class Vault:
         """Keep one batch of counted, already minimised visits; audited."""
         return weblogs.store(self, counts, actor=actor)
 
-    def web_log_report(self, dimension: str, *, limit: int = 50) -> weblogs.Report:
-        return weblogs.report(self, dimension, limit=limit)
+    def web_log_report(
+        self, dimension: str, *, limit: int = 50, actor: str = "operator"
+    ) -> weblogs.Report:
+        return weblogs.report(self, dimension, limit=limit, actor=actor)
 
     def run_retention(self) -> retention.RetentionReport:
         return retention.run(self)

@@ -104,8 +104,10 @@ def _insert_sql(paramstyle: str) -> str:
     return f"INSERT INTO {web_visits.name} ({columns}, hits) VALUES ({marks})"  # noqa: S608
 
 
-def report(vault: Vault, dimension: str, *, limit: int = 50) -> Report:
-    """Counts per ``dimension`` value; groups smaller than the policy allows are withheld."""
+def report(vault: Vault, dimension: str, *, limit: int = 50, actor: str) -> Report:
+    """Counts per ``dimension`` value; groups smaller than the policy allows are withheld.
+    Each report is an audit entry (who asked, by what, how much came out), as every read of
+    what the store keeps about people is, though no group in it is a person."""
     if dimension not in DIMENSIONS:
         raise InputError(f"no report by '{dimension}'; choose one of {', '.join(DIMENSIONS)}")
     policy_rules = rules(vault)
@@ -139,6 +141,15 @@ def report(vault: Vault, dimension: str, *, limit: int = 50) -> Report:
                 grouped.c.size < least
             )
         ).one()
+    with vault.write() as connection:  # on record before anyone sees it; no lock while counting
+        vault.record(
+            connection,
+            Record(
+                action="web_log_report",
+                actor=actor,
+                detail={"by": dimension, "groups": len(shown), "withheld_groups": withheld[0]},
+            ),
+        )
     return Report(
         dimension,
         least,

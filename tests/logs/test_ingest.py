@@ -11,6 +11,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from test_store_at_rest import pg_dump, sqlite_bytes
 
@@ -18,6 +19,8 @@ from pledge.errors import InputError
 from pledge.logs.aggregate import Intake, ingest
 from pledge.logs.minimise import Minimiser
 from pledge.logs.parse import parse
+from pledge.store.audit import decode
+from pledge.store.schema import audit_entries
 from pledge.store.vault import Vault
 
 ZIMBRA = Path(__file__).parents[2] / "examples" / "policies" / "zimbra.yaml"
@@ -148,8 +151,17 @@ def test_a_report_shows_only_groups_of_the_minimum_size(
     found = vault.web_log_report("page")
     assert [(g.value, g.visitors) for g in found.groups] == [("/pricing", 10)]
     assert (found.withheld_groups, found.withheld_hits) == (1, 50)
-    by_day = vault.web_log_report("day")
+    by_day = vault.web_log_report("day", actor="analyst")
     assert [(g.value, g.visitors, g.hits) for g in by_day.groups] == [("2026-10-10", 11, 60)]
+    vault.audit.sync()
+    with vault.engine.connect() as connection:
+        raws = connection.execute(select(audit_entries.c.entry)).scalars().all()
+    entries = [decode(raw) for raw in raws]
+    asked = [(e["actor"], e["detail"]) for e in entries if e["action"] == "web_log_report"]
+    assert asked == [
+        ("operator", {"by": "page", "groups": 1, "withheld_groups": 1}),
+        ("analyst", {"by": "day", "groups": 1, "withheld_groups": 0}),
+    ]
 
 
 def test_without_a_web_logs_section_nothing_is_taken_in(
