@@ -32,17 +32,14 @@ import hmac
 import re
 import secrets
 import time
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal, cast
 
-from sqlalchemy import Connection, bindparam, insert, select, update
-
-from pledge.api.keys_table import api_keys
-from pledge.errors import ConflictError, InputError, NotFoundError, Unauthenticated
+from pledge.errors import InputError, Unauthenticated
 from pledge.policy import Actor
 from pledge.policy.loader import suggest
-from pledge.store.audit import Record
-from pledge.store.database import reading
+from pledge.store import api_keys
+from pledge.store.api_keys import KeyRow
 from pledge.store.vault import Vault
 
 Scope = Literal["collector", "role", "agent", "recipient", "admin"]
@@ -83,18 +80,10 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def _utc(at: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands datetimes back without their offset; they were written in UTC."""
-    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
-
-
-def _key(row: Any) -> ApiKey:
-    created = _utc(row.created_at)
-    assert created is not None
-    return ApiKey(row.key_id, row.scope, row.actor, row.name, created, _utc(row.revoked_at))
-
-
-_BY_ID = select(api_keys).where(api_keys.c.key_id == bindparam("key_id"))
+def _key(row: KeyRow) -> ApiKey:
+    return ApiKey(
+        row.key_id, cast(Scope, row.scope), row.actor, row.name, row.created_at, row.revoked_at
+    )
 
 
 class KeyStore:
@@ -109,7 +98,7 @@ class KeyStore:
     def __init__(self, vault: Vault, *, cache_seconds: float = 1.0) -> None:
         self.vault = vault
         self.cache_seconds = cache_seconds
-        self._seen: dict[str, tuple[float, Any]] = {}
+        self._seen: dict[str, tuple[float, KeyRow]] = {}
 
     def create(
         self, scope: Scope, actor: str | None, name: str | None, *, by: str
@@ -126,25 +115,8 @@ class KeyStore:
             self.vault.clock(),
             None,
         )
-        with self.vault.write() as connection:
-            connection.execute(
-                insert(api_keys).values(
-                    key_id=key.key_id,
-                    secret_hash=_digest(secret),
-                    scope=key.scope,
-                    actor=key.actor,
-                    name=key.name,
-                    created_at=key.created_at,
-                )
-            )
-            self.vault.record(
-                connection,
-                Record(
-                    action="api_key_created",
-                    actor=by,
-                    detail={"key_id": key_id, "scope": scope, "actor": actor},
-                ),
-            )
+        row = KeyRow(key_id, _digest(secret), scope, actor, key.name, key.created_at, None)
+        api_keys.add(self.vault, row, by=by)
         return key, f"{PREFIX}{key_id}.{secret}"
 
     def _check_actor(self, scope: Scope, actor: str | None) -> None:
@@ -165,44 +137,13 @@ class KeyStore:
             )
 
     def all_keys(self) -> list[ApiKey]:
-        with reading(self.vault.engine) as connection:
-            rows = connection.execute(select(api_keys).order_by(api_keys.c.created_at))
-            return [_key(row) for row in rows]
+        return [_key(row) for row in api_keys.listing(self.vault)]
 
     def revoke(self, key_id: str, *, by: str) -> ApiKey:
         """Revoke ``key_id`` from the next request on; revoking twice is a conflict."""
-        now = self.vault.clock()
-        with self.vault.write() as connection:
-            row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
-            if row is None:
-                raise NotFoundError(f"no API key '{key_id}'", key_id=key_id)
-            if row.revoked_at is not None:
-                raise ConflictError(f"API key '{key_id}' is already revoked", key_id=key_id)
-            if row.scope == "admin" and self._live_admins(connection) <= 1:
-                raise ConflictError(
-                    f"API key '{key_id}' is the last live admin key; create another admin key "
-                    "before revoking this one",
-                    key_id=key_id,
-                )
-            connection.execute(
-                update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=now)
-            )
-            self._seen.pop(key_id, None)
-            self.vault.record(
-                connection, Record(action="api_key_revoked", actor=by, detail={"key_id": key_id})
-            )
-        return replace(_key(row), revoked_at=now)
-
-    @staticmethod
-    def _live_admins(connection: Connection) -> int:
-        """Live admin keys, locked (PostgreSQL) or under the write lock (SQLite), so two
-        concurrent revocations cannot both pass this check."""
-        live = connection.execute(
-            select(api_keys.c.key_id)
-            .where(api_keys.c.scope == "admin", api_keys.c.revoked_at.is_(None))
-            .with_for_update()
-        )
-        return len(live.all())
+        revoked = api_keys.revoke(self.vault, key_id, by=by)
+        self._seen.pop(key_id, None)
+        return _key(revoked)
 
     def authenticate(self, presented: str) -> ApiKey:
         """The live key ``presented`` is, or :class:`Unauthenticated`."""
@@ -216,14 +157,13 @@ class KeyStore:
             raise Unauthenticated("the API key was revoked; ask an administrator for a new one")
         return _key(row)
 
-    def _row(self, key_id: str) -> Any:
+    def _row(self, key_id: str) -> KeyRow | None:
         """The key's row, from this process's cache while it is younger than the limit."""
         now = time.monotonic()
         seen = self._seen.get(key_id)
         if seen is not None and now - seen[0] < self.cache_seconds:
             return seen[1]
-        with reading(self.vault.engine) as connection:
-            row = connection.execute(_BY_ID, {"key_id": key_id}).first()
+        row = api_keys.find(self.vault, key_id)
         if row is not None and self.cache_seconds > 0:
             if len(self._seen) >= _CACHE_LIMIT:
                 self._seen.clear()  # unknown ids cannot grow it: only rows found are kept

@@ -404,3 +404,17 @@ business_transfers = Table(
     Column("recorded_at", UtcDateTime(), nullable=False),
     Index("ix_business_transfers_recipient", "recipient"),
 )
+
+# API keys of the REST service (pledge.store.api_keys; migration 0002). Only a SHA-256 of
+# each key's secret is stored; ``key_id`` is the public half, safe to log and to show.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("secret_hash", LargeBinary(32), nullable=False),
+    Column("scope", String(16), nullable=False),  # collector | role | agent | recipient | admin
+    Column("actor", String(64), nullable=True),  # the role or recipient name; NULL for admin
+    Column("name", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)

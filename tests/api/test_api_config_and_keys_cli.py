@@ -11,10 +11,10 @@ from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
 from pledge.api.config import MIB, load_api_settings
-from pledge.api.keys_table import api_keys
 from pledge.cli import keys
 from pledge.errors import InputError
 from pledge.store.database import open_engine
+from pledge.store.schema import api_keys
 
 ZABBIX = str(EXAMPLES / "zabbix.yaml")
 
