@@ -22,12 +22,12 @@ from pledge.cli._output import JsonOption, console, err_console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
 from pledge.mail.campaign import Summary, campaign_id, run_campaign
 from pledge.mail.gate import Gate
-from pledge.mail.outbox import counts
 from pledge.mail.segments import Segment
 from pledge.mail.sender import Delivery, Sender, SmtpTransport
 from pledge.mail.settings import load_mail_settings
 from pledge.mail.templates import TemplateSet
 from pledge.mail.unsubscribe import Unsubscribes
+from pledge.store import outbox
 
 app = typer.Typer(no_args_is_help=True, help="Send email through the gate, and deliver it.")
 
@@ -81,7 +81,7 @@ def send(
         gate = Gate(vault, communication, templates, settings, tokens)
         segment = Segment.parse(to_segment, vault.policy)
         the_id = campaign_id(campaign, communication, templates.name, vault.clock().date())
-        total = segment.count(vault.engine)
+        total = segment.count(vault)
         with _progress() as progress:
             task = progress.add_task("deciding" if dry_run else "gating", total=total)
             summary = run_campaign(
@@ -132,7 +132,7 @@ def deliver(
     """Send every queued message over SMTP, retrying with backoff, until none is open."""
     settings = load_mail_settings()
     with vault_for(policy, data_dir, database_url) as vault:
-        before = counts(vault.engine)
+        before = outbox.counts(vault)
         open_now = before["pending"] + before["sending"]
         with _progress() as progress:
             task = progress.add_task("delivering", total=open_now)
@@ -143,7 +143,7 @@ def deliver(
                 on_result=lambda _status: progress.advance(task),
             )
             report = sender.run()
-        after = counts(vault.engine)
+        after = outbox.counts(vault)
     if as_json:
         print_json(
             {

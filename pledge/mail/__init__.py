@@ -4,7 +4,10 @@ given the legal footer and one-click unsubscribe, queued in an outbox and sent o
     gate.Gate           decides per recipient, renders, queues (with audit) in one transaction
     campaign            a communication type + template + segment, gated chunk by chunk
     jobs                a campaign asked for over HTTP, run by a worker thread under a lease
-    outbox / sender     the outbox table's life cycle, and the SMTP worker that empties it
+    sender              the SMTP worker that empties the outbox
+
+The rows (the outbox, the jobs, who is in a segment) and their transactions are the store's:
+pledge.store.outbox, pledge.store.jobs, pledge.store.segments.
     tokens / unsubscribe / web / inbound
                         signed unsubscribe tokens, honoured by link, one-click POST or email
 

@@ -98,7 +98,7 @@ def run_campaign(
 ) -> Summary:
     """Gate every subject of ``segment``; ``on_chunk(n)`` after each chunk of ``n``."""
     summary = Summary(campaign, gate.name, str(segment), dry_run, keep_examples)
-    for ids in segment.chunks(gate.vault.engine, chunk_size):
+    for ids in segment.chunks(gate.vault, chunk_size):
         summary.add(gate.process(campaign, ids, dry_run=dry_run))
         if on_chunk:
             on_chunk(len(ids))

@@ -21,13 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, func, insert, select
-
 from pledge.errors import InputError, MessageRefused, NotFoundError
 from pledge.mail.compose import Composer, Footer, check_sender, list_unsubscribe, sender_domain
 from pledge.mail.compose import subject_problem as misleading
 from pledge.mail.settings import MailSettings
-from pledge.mail.tables import PENDING, mail_outbox
 from pledge.mail.templates import TemplateSet
 from pledge.policy import Actor, Reason, purpose_choice
 from pledge.policy.cookies import sale_or_sharing_purposes
@@ -35,6 +32,7 @@ from pledge.policy.frequency import exceeded, since
 from pledge.policy.loader import suggest
 from pledge.policy.model import Basis, Channel, MessageClass
 from pledge.policy.taxonomy import ancestors
+from pledge.store import outbox
 from pledge.store import release as read_path
 from pledge.store.audit import Record
 from pledge.store.consents import STOP_ALL
@@ -221,29 +219,19 @@ class Gate:
         ``context`` adds template variables (a confirmation link); ``per_subject(id)`` adds
         those of one recipient (their own opt-out link)."""
         extra = dict(context or {})
-        if dry_run:
-            with self.vault.snapshot() as connection:
-                return self._process(connection, campaign, subject_ids, True, extra, per_subject)
-        with self.vault.write() as connection:
-            return self._process(connection, campaign, subject_ids, False, extra, per_subject)
+        with outbox.queueing(self.vault, campaign, self.name, dry_run=dry_run) as chunk:
+            return self._process(chunk, subject_ids, dry_run, extra, per_subject)
 
     def _process(
         self,
-        connection: Connection,
-        campaign: str,
+        chunk: outbox.Queueing,
         subject_ids: Sequence[str],
         dry_run: bool,
         extra: dict[str, object],
         per_subject: Callable[[str], Mapping[str, object]] | None = None,
     ) -> ChunkResult:
-        done = set(
-            connection.execute(
-                select(mail_outbox.c.subject_id).where(
-                    mail_outbox.c.campaign_id == campaign,
-                    mail_outbox.c.subject_id.in_(list(subject_ids)),
-                )
-            ).scalars()
-        )
+        campaign = chunk.campaign
+        done = chunk.already_queued(subject_ids)
         pending = [s for s in subject_ids if s not in done]
         verdicts: dict[str, Verdict] = {}
         ids: dict[str, str] = {}  # the Message-ID each queued leaf names
@@ -252,7 +240,7 @@ class Gate:
         def leaf(grant: Grant, ref: str) -> Record:
             nonlocal sent
             if sent is None:  # counted once the chunk's people are locked (see lock= below)
-                sent = self._sent_recently(connection, pending)
+                sent = self._sent_recently(chunk, pending)
             verdict = verdicts[grant.subject] = self.verdict(grant, sent.get(grant.subject, 0))
             if verdict.skip is not None:
                 return self._record(campaign, ref, verdict.skip, None)
@@ -260,19 +248,15 @@ class Gate:
             return self._record(campaign, ref, None, message_id)
 
         if dry_run:
-            outcomes = read_path.judge(
-                self.vault, connection, pending, self.actor, self.purpose, CATEGORIES
-            )
-            counted = self._sent_recently(connection, pending)
+            outcomes = chunk.judge(pending, self.actor, self.purpose, CATEGORIES)
+            counted = self._sent_recently(chunk, pending)
             verdicts = {
                 g.subject: self.verdict(g, counted.get(g.subject, 0))
                 for g in outcomes.values()
                 if isinstance(g, Grant)
             }
         else:
-            read_path.within(
-                self.vault,
-                connection,
+            chunk.decide(
                 pending,
                 self.actor,
                 self.purpose,
@@ -286,7 +270,6 @@ class Gate:
         now = self.vault.clock()
         queued: list[str] = []
         skipped: list[Skip] = []
-        rows: list[dict[str, object]] = []
         refused: list[Record] = []
         for subject in pending:
             verdict = verdicts.get(subject)
@@ -297,41 +280,30 @@ class Gate:
                 message_id = ids.get(subject) or message_id_for(campaign, subject, self.domain)
                 own = extra if per_subject is None else {**extra, **per_subject(subject)}
                 try:
-                    row = self._render(campaign, verdict, message_id, now, own)
+                    message = self._render(verdict, message_id, now, own)
+                    if message is not None:
+                        chunk.add(message, now)
                 except NotFoundError:
                     continue  # erased since the decision: its key is gone
-                if row is None:
+                if message is None:
                     reason = SUBJECT_REFUSED
                     refused.append(
                         self._record(campaign, self.vault.subject_ref(subject), reason, None)
                     )
-                else:
-                    rows.append(row)
             if reason is not None:
                 skipped.append(Skip(subject, reason.code, reason.ref, reason.message))
             else:
                 queued.append(subject)
         if refused:
-            self.vault.record(connection, *refused)
-        if rows:
-            connection.execute(insert(mail_outbox), rows)
+            chunk.record(*refused)
         return ChunkResult(queued, skipped, len(done))
 
-    def _sent_recently(self, connection: Connection, subject_ids: list[str]) -> dict[str, int]:
+    def _sent_recently(self, chunk: outbox.Queueing, subject_ids: list[str]) -> dict[str, int]:
         """Messages of this kind queued for each person within the frequency period."""
         start = since(self.spec, self.vault.clock())
-        if start is None or not subject_ids:
+        if start is None:
             return {}
-        rows = connection.execute(
-            select(mail_outbox.c.subject_id, func.count())
-            .where(
-                mail_outbox.c.subject_id.in_(subject_ids),
-                mail_outbox.c.communication == self.name,
-                mail_outbox.c.queued_at > start,
-            )
-            .group_by(mail_outbox.c.subject_id)
-        )
-        return {subject: count for subject, count in rows}
+        return chunk.sent_since(subject_ids, start)
 
     def _record(
         self, campaign: str, ref: str, reason: Reason | None, message_id: str | None
@@ -353,12 +325,11 @@ class Gate:
 
     def _render(
         self,
-        campaign: str,
         verdict: Verdict,
         message_id: str,
         now: dt.datetime,
         extra: Mapping[str, object],
-    ) -> dict[str, object] | None:
+    ) -> outbox.Message | None:
         grant, email = verdict.grant, verdict.email
         assert email is not None
         subject = grant.subject
@@ -395,22 +366,9 @@ class Gate:
             date=now,
             headers=headers,
         )
-        payload = grant.cipher(self.vault).encrypt(
-            address.encode() + b"\n" + message, payload_aad(subject, campaign)
+        return outbox.Message(
+            grant, message_id, self.envelope_sender, address, message, self.stop_keys
         )
-        return {
-            "subject_id": subject,
-            "campaign_id": campaign,
-            "communication": self.name,
-            "message_id": message_id,
-            "sender": self.envelope_sender,
-            "payload": payload,
-            "stop_keys": self.stop_keys,
-            "status": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "queued_at": now,
-        }
 
 
 def _newest(values: Sequence[StoredValue], category: str) -> StoredValue | None:
@@ -427,8 +385,3 @@ def message_id_for(campaign: str, subject: str, domain: str) -> str:
     rendered or sent, so a resend after a crash is recognisable as the same message."""
     digest = hashlib.sha256(f"pledge-mail/v1|{campaign}|{subject}".encode()).hexdigest()[:40]
     return f"<{digest}@{domain}>"
-
-
-def payload_aad(subject: str, campaign: str) -> bytes:
-    """Binds an outbox payload to its row: it cannot be moved to another person's message."""
-    return f"outbox|{subject}|{campaign}".encode()

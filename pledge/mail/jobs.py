@@ -1,11 +1,11 @@
 """Campaigns asked for over HTTP run as jobs, so no request waits for a whole segment.
 
 ``POST /v1/mail/campaigns`` checks the order (the communication type, the template, the
-segment, the campaign id: everything that would refuse it for every recipient), writes it to
-the ``jobs`` table and answers at once; a client polls the job's status. A :class:`Worker`
-thread in each service process claims queued jobs with a lease, as the sender claims outbox
-rows, runs the campaign chunk by chunk, moving the lease on after each chunk, and records
-the summary or the error.
+segment, the campaign id: everything that would refuse it for every recipient), queues it as
+a job in the store (:mod:`pledge.store.jobs`) and answers at once; a client polls the job's
+status. A :class:`Worker` thread in each service process claims queued jobs with a lease, as
+the sender claims outbox rows, runs the campaign chunk by chunk, moving the lease on after
+each chunk, and records the summary or the error.
 
 Durable by construction: the order is in the database before the client hears of it; a
 service that stops hands its job back; one that dies leaves a lease that runs out, and the
@@ -24,17 +24,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, insert, or_, select, update
 
 from pledge.errors import NotFoundError, PledgeError
 from pledge.mail.campaign import campaign_id, run_campaign
 from pledge.mail.gate import Gate
 from pledge.mail.segments import Segment
 from pledge.mail.settings import MailSettings, load_mail_settings
-from pledge.mail.tables import DONE, JOB_FAILED, QUEUED, RUNNING, jobs
 from pledge.mail.templates import TemplateSet
 from pledge.mail.unsubscribe import Unsubscribes
-from pledge.store.database import reading
+from pledge.store import jobs as job_rows
+from pledge.store.jobs import JobRow
 from pledge.store.vault import Vault
 
 KIND = "mail_campaign"
@@ -56,19 +55,12 @@ class Order:
         return dict(vars(self))
 
 
-@dataclass(frozen=True)
-class Job:
-    job_id: str
-    status: str
-    order: Order
-    progress: int
-    total: int | None
-    result: dict[str, Any] | None
-    error: dict[str, str] | None
-    attempts: int
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
+class Job(JobRow):
+    """A campaign job: the store's row, its parameters read back as the order."""
+
+    @property
+    def order(self) -> Order:
+        return Order(**self.params)
 
 
 def gate_for(vault: Vault, settings: MailSettings, communication: str, template: str) -> Gate:
@@ -98,91 +90,39 @@ def prepare(
 
 def submit(vault: Vault, order: Order) -> Job:
     """Queue ``order``; the job is on disk when this returns."""
-    job_id = os.urandom(16).hex()
-    with vault.engine.begin() as connection:
-        connection.execute(
-            insert(jobs).values(
-                job_id=job_id,
-                kind=KIND,
-                params=order.as_params(),
-                status=QUEUED,
-                progress=0,
-                attempts=0,
-                created_at=vault.clock(),
-            )
-        )
-    return get(vault, job_id)
+    return get(vault, job_rows.submit(vault, KIND, order.as_params()))
 
 
 def get(vault: Vault, job_id: str) -> Job:
-    with reading(vault.engine) as connection:
-        row = connection.execute(
-            select(jobs).where(jobs.c.job_id == job_id, jobs.c.kind == KIND)
-        ).first()
+    row = job_rows.find(vault, KIND, job_id)
     if row is None:
         raise NotFoundError(f"no campaign job '{job_id}'", job=job_id)
-    return Job(
-        row.job_id,
-        row.status,
-        Order(**row.params),
-        row.progress,
-        row.total,
-        row.result,
-        row.error,
-        row.attempts,
-        row.created_at,
-        row.started_at,
-        row.finished_at,
-    )
+    return Job(**vars(row))
 
 
 def claim(vault: Vault, worker: str, lease: dt.timedelta) -> Job | None:
     """Take the oldest due job for ``worker``: queued, or running under a lease that ran out
-    (its worker died). Two workers racing for a job: the conditional update lets one win."""
+    (its worker died). Two workers racing for a job: the store lets one win."""
     now = vault.clock()
-    due = and_(
-        jobs.c.kind == KIND,
-        jobs.c.status.in_((QUEUED, RUNNING)),
-        or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now),
-    )
     while True:
-        with reading(vault.engine) as connection:
-            row = connection.execute(
-                select(jobs.c.job_id, jobs.c.attempts)
-                .where(due)
-                .order_by(jobs.c.created_at, jobs.c.job_id)
-                .limit(1)
-            ).first()
-        if row is None:
+        due = job_rows.oldest_due(vault, KIND, now)
+        if due is None:
             return None
-        if row.attempts >= MAX_ATTEMPTS:
-            _finish(
+        job_id, attempts = due
+        if attempts >= MAX_ATTEMPTS:
+            job_rows.finish(
                 vault,
-                row.job_id,
+                job_id,
                 None,
-                JOB_FAILED,
                 error={
                     "code": "job_abandoned",
-                    "message": f"the job stopped {row.attempts} times without finishing; "
+                    "message": f"the job stopped {attempts} times without finishing; "
                     "submit it again (people already queued are not mailed twice)",
                 },
             )
             continue
-        with vault.engine.begin() as connection:
-            won = connection.execute(
-                update(jobs)
-                .where(jobs.c.job_id == row.job_id, due)
-                .values(
-                    status=RUNNING,
-                    claimed_by=worker,
-                    lease_until=now + lease,
-                    attempts=jobs.c.attempts + 1,
-                    progress=0,
-                    started_at=now,
-                )
-            ).rowcount
-        if won:
-            return get(vault, row.job_id)
+        if job_rows.take(vault, KIND, job_id, worker, now, lease):
+            return get(vault, job_id)
 
 
 class _Stopped(Exception):
@@ -198,15 +138,13 @@ def run(
     try:
         gate = gate_for(vault, settings, order.communication, order.template)
         segment = Segment.parse(order.segment, vault.policy)
-        _update(vault, job.job_id, worker, total=segment.count(vault.engine))
+        job_rows.set_total(vault, job.job_id, worker, segment.count(vault))
         done = 0
 
         def chunk_done(people: int) -> None:
             nonlocal done
             done += people
-            moved = _update(
-                vault, job.job_id, worker, progress=done, lease_until=vault.clock() + lease
-            )
+            moved = job_rows.advance(vault, job.job_id, worker, done, vault.clock() + lease)
             if not moved or stopping.is_set():
                 raise _Stopped
 
@@ -220,39 +158,15 @@ def run(
             on_chunk=chunk_done,
         )
     except _Stopped:
-        _update(vault, job.job_id, worker, status=QUEUED, claimed_by=None, lease_until=None)
+        job_rows.hand_back(vault, job.job_id, worker)
         log.info("campaign_job_handed_back", job=job.job_id)
         return
     except PledgeError as error:
-        _finish(vault, job.job_id, worker, JOB_FAILED, error=error.to_dict())
+        job_rows.finish(vault, job.job_id, worker, error=error.to_dict())
         log.info("campaign_job_failed", job=job.job_id, code=error.code)
         return
-    _finish(vault, job.job_id, worker, DONE, result=summary.to_dict())
+    job_rows.finish(vault, job.job_id, worker, result=summary.to_dict())
     log.info("campaign_job_done", job=job.job_id, queued=summary.queued, seen=summary.seen)
-
-
-def _update(vault: Vault, job_id: str, worker: str, **values: Any) -> bool:
-    """Change a job this worker still holds; False once it lost it to another."""
-    with vault.engine.begin() as connection:
-        moved = connection.execute(
-            update(jobs)
-            .where(jobs.c.job_id == job_id, jobs.c.claimed_by == worker)
-            .values(**values)
-        ).rowcount
-    return bool(moved)
-
-
-def _finish(vault: Vault, job_id: str, worker: str | None, status: str, **values: Any) -> None:
-    """Record the end of a job; ``worker`` None for a job nobody holds (abandoned)."""
-    held = jobs.c.job_id == job_id
-    if worker is not None:
-        held = and_(held, jobs.c.claimed_by == worker)
-    with vault.engine.begin() as connection:
-        connection.execute(
-            update(jobs)
-            .where(held)
-            .values(status=status, lease_until=None, finished_at=vault.clock(), **values)
-        )
 
 
 class Worker:

@@ -33,20 +33,15 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Connection
-
 from pledge.errors import SmtpUnavailable
-from pledge.mail import outbox
-from pledge.mail.gate import payload_aad
-from pledge.mail.outbox import Claimed
 from pledge.mail.settings import MailSettings
-from pledge.mail.tables import BOUNCED, FAILED, SENT
+from pledge.store import outbox
+from pledge.store.outbox import BOUNCED, FAILED, SENT, Claimed, Outcomes
 from pledge.store.vault import Vault
 
 _ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>]+>?")
@@ -134,23 +129,6 @@ class Delivery:
         return total
 
 
-class _Writer:
-    """Records outcomes for all of a worker's lanes, one commit at a time.
-
-    SQLite has one writer at a time, and a writer that finds the database busy sleeps a
-    millisecond or more before it tries again; lanes that queue on a lock here instead take
-    their turn as soon as it comes. One connection serves them all.
-    """
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.lock = threading.Lock()
-
-    def commit(self, operation: Callable[..., object], *args: object) -> None:
-        with self.lock, self.connection.begin():
-            operation(self.connection, *args)
-
-
 class _ConnectionLost(Exception):
     """The server went away; the message in flight may or may not have been accepted."""
 
@@ -207,12 +185,12 @@ class Sender:
         connection and its own claims: a message is sent by one lane only, and the time one
         lane waits for the server's reply is used by the others.
         """
-        with self._writer() as writer:
+        with outbox.outcomes(self.vault) as writer:
             if self.settings.connections == 1:
                 return self._run(until, writer)
             return self._run_lanes(until, writer)
 
-    def _run_lanes(self, until: Callable[[], bool] | None, writer: _Writer) -> Delivery:
+    def _run_lanes(self, until: Callable[[], bool] | None, writer: Outcomes) -> Delivery:
         single = self.settings.model_copy(update={"connections": 1})
         lanes = [
             Sender(
@@ -244,12 +222,12 @@ class Sender:
             raise errors[0]
         return Delivery.merge(reports)
 
-    def _run(self, until: Callable[[], bool] | None, writer: _Writer) -> Delivery:
+    def _run(self, until: Callable[[], bool] | None, writer: Outcomes) -> Delivery:
         report = Delivery()
         failures = 0
         try:
             while until is None or not until():
-                due = outbox.next_due(self.vault.engine)
+                due = outbox.next_due(self.vault)
                 if due is None:
                     break
                 wait = (due - self.clock()).total_seconds()
@@ -276,13 +254,10 @@ class Sender:
             self._disconnect()
         return report
 
-    def _send_batch(self, writer: _Writer, report: Delivery) -> None:
+    def _send_batch(self, writer: Outcomes, report: Delivery) -> None:
         """Claim one batch and send it over the current connection."""
         lease = dt.timedelta(seconds=self.settings.lease_seconds)
-        with writer.lock:
-            batch = outbox.claim(
-                self.vault.engine, self.worker, self.clock(), self.settings.batch_size, lease
-            )
+        batch = writer.claim(self.worker, self.clock(), self.settings.batch_size, lease)
         deadline = self.clock() + lease * 0.9
         for i, message in enumerate(batch):
             if self.clock() >= deadline:
@@ -329,19 +304,14 @@ class Sender:
     # --- one message ------------------------------------------------------------------------
 
     def _send(self, message: Claimed) -> None:
-        cipher = self.vault.ciphers([message.subject_id]).get(message.subject_id)
-        if cipher is None:  # the key was destroyed after the claim: the person was erased
+        opened = outbox.unseal(self.vault, message)
+        if opened is None:  # the key was destroyed after the claim: the person was erased
             raise smtplib.SMTPResponseException(550, outbox.ERASED)
-        plain = cipher.decrypt(
-            message.payload,
-            payload_aad(message.subject_id, message.campaign_id),
-            context=f"outbox message {message.message_id}",
-        )
-        recipient, _, data = plain.partition(b"\n")
+        recipient, data = opened
         _check_lines(data)
         smtp = self._connection()
         try:
-            smtp.sendmail(message.sender, [recipient.decode()], data)
+            smtp.sendmail(message.sender, [recipient], data)
         except smtplib.SMTPRecipientsRefused as refused:
             code, text = next(iter(refused.recipients.values()))
             raise smtplib.SMTPResponseException(code, text) from None
@@ -371,58 +341,28 @@ class Sender:
 
     def _finish(
         self,
-        writer: _Writer,
+        writer: Outcomes,
         report: Delivery,
         message: Claimed,
         status: str,
         error: str | None,
     ) -> None:
-        writer.commit(outbox.finish, message, self.worker, status, self.clock(), error)
+        writer.finish(message, self.worker, status, self.clock(), error)
         setattr(report, status, getattr(report, status) + 1)
         if self.on_result:
             self.on_result(status)
 
-    def _retry(self, writer: _Writer, report: Delivery, message: Claimed, error: str) -> None:
+    def _retry(self, writer: Outcomes, report: Delivery, message: Claimed, error: str) -> None:
         if message.attempts >= self.settings.max_attempts:
             self._finish(writer, report, message, FAILED, error)
             return
         when = self.clock() + dt.timedelta(seconds=self._backoff(message.attempts))
-        writer.commit(outbox.retry_later, [message], self.worker, when, error)
+        writer.retry_later([message], self.worker, when, error)
         report.retried += 1
 
-    def _release(self, writer: _Writer, messages: Sequence[Claimed]) -> None:
+    def _release(self, writer: Outcomes, messages: Sequence[Claimed]) -> None:
         """Give back claimed messages that were not tried; their attempt does not count."""
-        writer.commit(outbox.release, messages, self.worker, self.clock())
-
-    @contextmanager
-    def _writer(self) -> Iterator[_Writer]:
-        """The writer of outcomes, on a connection whose commits do not wait for the disk
-        (see the module docstring)."""
-        with self.vault.engine.connect() as connection:
-            dialect = connection.dialect.name
-            if dialect == "sqlite":
-                raw = connection.connection.driver_connection
-                assert raw is not None
-                raw.execute("PRAGMA synchronous=NORMAL")
-                try:
-                    yield _Writer(connection)
-                finally:
-                    if connection.in_transaction():
-                        connection.rollback()
-                    raw.execute("PRAGMA synchronous=FULL")
-                return
-            if dialect == "postgresql":
-                connection.exec_driver_sql("SET synchronous_commit TO OFF")
-                connection.commit()
-                try:
-                    yield _Writer(connection)
-                finally:
-                    if connection.in_transaction():
-                        connection.rollback()
-                    connection.exec_driver_sql("RESET synchronous_commit")
-                    connection.commit()
-                return
-            yield _Writer(connection)
+        writer.release(messages, self.worker, self.clock())
 
 
 def _describe(exc: BaseException) -> tuple[int, str]:

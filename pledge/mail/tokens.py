@@ -26,14 +26,10 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
 from pledge.errors import TokenInvalid
 from pledge.policy import CompiledPolicy
-from pledge.store.keys import KeyProvider
-from pledge.store.signing import named_secret
 
-KEY_NAME = "mail_unsubscribe_key"
+KEY_NAME = "mail_unsubscribe_key"  # the store secret tokens are signed with
 _VERSION = 1
 _EPOCH = dt.date(2020, 1, 1)
 _SUBJECT_BYTES = 16
@@ -44,11 +40,6 @@ TOKEN_BYTES = _BODY_BYTES + _MAC_BYTES
 TOKEN_CHARS = 52
 _DOMAIN = b"pledge/unsubscribe/v1|"
 CHANNELS = ("email", "sms", "phone", "post")
-
-
-def token_key(engine: Engine, keys: KeyProvider) -> bytes:
-    """The signing key, created on first use (see :func:`pledge.store.signing.named_secret`)."""
-    return named_secret(engine, keys, KEY_NAME)
 
 
 def offered_choices(policy: CompiledPolicy) -> list[str]:

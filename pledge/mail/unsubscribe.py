@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pledge.errors import NotFoundError
 from pledge.mail.settings import MailSettings
-from pledge.mail.tokens import Ticket, UnsubscribeTokens, offered_choices, token_key
+from pledge.mail.tokens import KEY_NAME, Ticket, UnsubscribeTokens, offered_choices
 from pledge.store.consents import STOP_ALL
 from pledge.store.vault import Vault
 
@@ -42,7 +42,7 @@ class Unsubscribes:
     @classmethod
     def for_vault(cls, vault: Vault, settings: MailSettings | None = None) -> Unsubscribes:
         days = (settings or MailSettings()).token_days
-        key = token_key(vault.engine, vault.keys)
+        key = vault.named_secret(KEY_NAME)
         return cls(vault, UnsubscribeTokens(key, offered_choices(vault.policy), valid_days=days))
 
     def today(self) -> dt.date:

@@ -418,3 +418,55 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
+
+# The email outbox (pledge.store.outbox; migration 0003). One row is one message to one
+# person: the primary key ``(subject_id, campaign_id)`` is the idempotency key, so running a
+# campaign twice queues nobody twice. The rendered message (envelope recipient and RFC 5322
+# bytes) is sealed under the subject's data key: erasing the person makes their queued
+# messages unreadable with the rest of their data.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("subject_id", String(32), nullable=False),
+    Column("campaign_id", String(64), nullable=False),
+    Column("communication", String(64), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("sender", String(255), nullable=False),  # envelope MAIL FROM: the organisation's
+    Column("payload", LargeBinary, nullable=False),  # encrypted: recipient + message bytes
+    Column("stop_keys", JSON, nullable=False),  # choices that, once withdrawn, suppress it
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("last_error", String(300), nullable=True),  # SMTP code and text, addresses removed
+    Column("queued_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("subject_id", "campaign_id"),
+    Index("ix_mail_outbox_due", "status", "next_attempt_at"),
+    Index("ix_mail_outbox_campaign", "campaign_id", "status"),
+)
+
+# Work asked for over HTTP and run by a worker thread of the service (pledge.store.jobs;
+# migration 0009): campaigns today. No personal value is in it: parameters name a template
+# and a segment; a result counts people and names some by subject id.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),  # what runs it: "mail_campaign"
+    Column("params", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | done | failed
+    Column("progress", Integer, nullable=False),  # people gated so far in this attempt
+    Column("total", Integer, nullable=True),  # people in the segment when the attempt began
+    Column("result", JSON, nullable=True),
+    Column("error", JSON, nullable=True),  # {"code", "message"} of a failed job
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("job_id"),
+    Index("ix_jobs_status", "status", "lease_until"),
+)

@@ -914,3 +914,10 @@ class Vault:
     def end_sessions(self, kind: str, principal: str) -> int:
         """Revoke every session and unused link of a principal; how many sessions were live."""
         return self._sign_ins.end_all(self, kind, principal)
+
+    # --- secrets of the edges (see pledge.store.signing) ----------------------------------
+
+    def named_secret(self, name: str) -> bytes:
+        """The store secret ``name`` (made on first use, wrapped by the master key): what an
+        edge signs its own tokens with (the email gate's unsubscribe links)."""
+        return named_secret(self.engine, self.keys, name)

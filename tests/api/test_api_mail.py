@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from api_support import Service, assert_problem
 
-from pledge.mail.outbox import counts
+from pledge.store.outbox import counts
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_send_queues_the_allowed_and_names_the_skipped(service: Service) -> None
         ("consent_withdrawn", [opted_out])
     ]
     assert "example.lv" not in response.text
-    assert counts(service.vault.engine, body["campaign"])["pending"] == 1
+    assert counts(service.vault, body["campaign"])["pending"] == 1
 
     again = service.client.post(
         "/v1/mail/messages",
@@ -106,7 +106,7 @@ def test_campaign_dry_run_is_a_job_to_poll_and_queues_nothing(service: Service) 
         ("consent_withdrawn", 1, [opted_out])
     ]
     assert keen not in str(result["skipped"])
-    assert counts(service.vault.engine, result["campaign"])["pending"] == 0
+    assert counts(service.vault, result["campaign"])["pending"] == 0
 
 
 @pytest.mark.usefixtures("mail_env")
@@ -120,7 +120,7 @@ def test_campaign_job_queues_each_allowed_person_once(service: Service) -> None:
     assert again.headers["Location"] != first.headers["Location"]  # a job per request
     redone = _finished(service, again.headers["Location"])
     assert (redone["result"]["queued"], redone["result"]["already_queued"]) == (0, 1)
-    assert counts(service.vault.engine, "may")["pending"] == 1
+    assert counts(service.vault, "may")["pending"] == 1
 
 
 @pytest.mark.usefixtures("mail_env")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from pledge.mail.tables import mail_outbox
+from pledge.store.schema import mail_outbox
 from pledge.store.vault import Vault
 
 ROOT = Path(__file__).resolve().parents[2]

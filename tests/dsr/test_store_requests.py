@@ -20,14 +20,14 @@ from mail_support import HOST, Sink
 from sqlalchemy import inspect, select
 
 from pledge.errors import ConflictError, InputError, NotFoundError
-from pledge.mail.gate import Gate, payload_aad
+from pledge.mail.gate import Gate
 from pledge.mail.request_notices import send_request_notices
 from pledge.mail.sender import Sender, SmtpTransport
 from pledge.mail.settings import MailSettings
-from pledge.mail.tables import mail_outbox
 from pledge.policy.deadlines import Urgency
 from pledge.store import requests as request_store
-from pledge.store.schema import requests
+from pledge.store.outbox import payload_aad
+from pledge.store.schema import mail_outbox, requests
 from pledge.store.vault import Vault
 
 Person = Callable[[Vault, int], str]

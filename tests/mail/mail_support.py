@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 from pledge.mail.gate import Gate
 from pledge.mail.settings import MailSettings
 from pledge.mail.templates import TemplateSet
-from pledge.mail.tokens import UnsubscribeTokens, offered_choices, token_key
+from pledge.mail.tokens import KEY_NAME, UnsubscribeTokens, offered_choices
 from pledge.mail.unsubscribe import Unsubscribes
 from pledge.policy.model import CollectionPoint
 from pledge.store.shapes import shape_of
@@ -128,7 +128,7 @@ def settings_for(vault: Vault, settings: MailSettings, **changes: Any) -> MailSe
 
 def tokens_for(vault: Vault, days: int = 60) -> UnsubscribeTokens:
     return UnsubscribeTokens(
-        token_key(vault.engine, vault.keys), offered_choices(vault.policy), valid_days=days
+        vault.named_secret(KEY_NAME), offered_choices(vault.policy), valid_days=days
     )
 
 

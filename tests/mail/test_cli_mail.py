@@ -16,10 +16,10 @@ from typer.testing import CliRunner, Result
 
 from pledge.cli.mail import app
 from pledge.mail.gate import record_gpc
-from pledge.mail.tables import mail_outbox
 from pledge.policy import Actor, Request, decide
 from pledge.store.database import sqlite_url
 from pledge.store.keys import LocalKeyFileProvider
+from pledge.store.schema import mail_outbox
 from pledge.store.vault import Vault
 
 VaultFactory = Callable[..., Vault]

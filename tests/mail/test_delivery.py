@@ -26,10 +26,10 @@ from sqlalchemy import select
 from pledge.errors import SmtpUnavailable
 from pledge.mail.campaign import run_campaign
 from pledge.mail.gate import Gate
-from pledge.mail.outbox import counts
 from pledge.mail.segments import Segment
 from pledge.mail.sender import Sender, SmtpTransport
-from pledge.mail.tables import mail_outbox
+from pledge.store.outbox import counts
+from pledge.store.schema import mail_outbox
 from pledge.store.vault import Vault, utc_now
 
 VaultFactory = Callable[..., Vault]
@@ -80,7 +80,7 @@ def test_smtp_server_down_mid_campaign_then_up_delivers_every_message_once(
     report = sender(gate, clock, on_result=on_result, sleep=sleep).run()
 
     assert report.sent == 25
-    assert counts(vault.engine)["sent"] == 25
+    assert counts(vault)["sent"] == 25
     assert set(sink.message_ids().values()) == {1}
     assert len(sink.message_ids()) == 25
     assert naps >= 3
@@ -98,7 +98,7 @@ def test_unreachable_server_leaves_everything_queued(
     sink.stop()
     with pytest.raises(SmtpUnavailable, match=r"unreachable .*connection refused.* after 3 tries"):
         sender(gate, clock).run()
-    assert counts(vault.engine)["pending"] == 3
+    assert counts(vault)["pending"] == 3
     assert {r.attempts for r in outbox_rows(vault)} == {0}
 
 
@@ -216,7 +216,7 @@ class Hold:
 def kill_when(vault: Vault, worker: Popen[bytes], hold: Hold, sent: int, log: Path) -> None:
     assert hold.reached.wait(30), log.read_text()
     deadline = time.monotonic() + 10
-    while counts(vault.engine)["sent"] < sent and time.monotonic() < deadline:
+    while counts(vault)["sent"] < sent and time.monotonic() < deadline:
         time.sleep(0.02)
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
@@ -249,7 +249,7 @@ def test_worker_killed_between_messages_and_restarted_sends_each_once(
 
     restart(gate)
 
-    assert counts(vault.engine)["sent"] == 30
+    assert counts(vault)["sent"] == 30
     assert len(sink.message_ids()) == 30
     assert set(sink.message_ids().values()) == {1}
 
@@ -275,7 +275,7 @@ def test_worker_killed_after_the_server_accepted_resends_the_same_message_id(
 
     restart(gate)
 
-    assert counts(vault.engine)["sent"] == 20
+    assert counts(vault)["sent"] == 20
     ids = sink.message_ids()
     assert len(ids) == 20
     assert {mid: n for mid, n in ids.items() if n > 1} == {in_flight[7].message_id: 2}

@@ -17,8 +17,8 @@ from pledge.mail.campaign import run_campaign
 from pledge.mail.compose import NAME_LIMIT, SUBJECT_LIMIT, Composer
 from pledge.mail.segments import Segment
 from pledge.mail.sender import Sender, SmtpTransport
-from pledge.mail.tables import mail_outbox
 from pledge.mail.templates import Rendered
+from pledge.store.schema import mail_outbox
 from pledge.store.vault import Vault
 
 HOSTILE_NAMES = [

@@ -15,10 +15,10 @@ from sqlalchemy import inspect
 
 from pledge.errors import InputError, MessageRefused, NotFoundError
 from pledge.mail import jobs
-from pledge.mail.outbox import counts
 from pledge.mail.settings import MailSettings
-from pledge.mail.tables import jobs as jobs_table
 from pledge.mail.templates import TemplateSet
+from pledge.store.outbox import counts
+from pledge.store.schema import jobs as jobs_table
 from pledge.store.vault import Vault
 
 VaultFactory = Callable[..., Vault]
@@ -95,7 +95,7 @@ def test_a_worker_runs_a_queued_job_to_its_summary(
     assert [(s["code"], s["subjects"]) for s in done.result["skipped"]] == [
         ("consent_withdrawn", [ids[0]])
     ]
-    assert counts(vault.engine, "may")["pending"] == 4
+    assert counts(vault, "may")["pending"] == 4
     assert jobs.Worker(vault, settings=lambda: mail_env).run_due() == 0  # nothing left
 
 
@@ -115,7 +115,7 @@ def test_a_stopping_worker_hands_its_job_back_and_the_next_one_finishes_it(
     jobs.run(vault, claimed, "leaving", mail_env, stopping)
     handed_back = jobs.get(vault, job.job_id)
     assert (handed_back.status, handed_back.progress) == ("queued", mail_env.chunk_size)
-    assert counts(vault.engine, "may")["pending"] == mail_env.chunk_size
+    assert counts(vault, "may")["pending"] == mail_env.chunk_size
 
     assert jobs.Worker(vault, settings=lambda: mail_env).run_due() == 1
     done = jobs.get(vault, job.job_id)
@@ -125,7 +125,7 @@ def test_a_stopping_worker_hands_its_job_back_and_the_next_one_finishes_it(
         PEOPLE - mail_env.chunk_size,
         mail_env.chunk_size,
     )
-    assert counts(vault.engine, "may")["pending"] == PEOPLE
+    assert counts(vault, "may")["pending"] == PEOPLE
 
 
 def test_a_job_whose_worker_died_is_run_again_once_its_lease_runs_out(
@@ -142,7 +142,7 @@ def test_a_job_whose_worker_died_is_run_again_once_its_lease_runs_out(
     assert worker.run_due() == 1
     done = jobs.get(vault, job.job_id)
     assert (done.status, done.attempts) == ("done", 2)
-    assert counts(vault.engine, "may")["pending"] == PEOPLE
+    assert counts(vault, "may")["pending"] == PEOPLE
 
 
 def test_a_job_that_keeps_dying_is_failed_with_a_reason_not_retried_forever(

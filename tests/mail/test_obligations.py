@@ -24,7 +24,7 @@ from pledge.mail.campaign import run_campaign
 from pledge.mail.gate import Gate, message_id_for
 from pledge.mail.segments import Segment
 from pledge.mail.sender import Sender, SmtpTransport
-from pledge.mail.tables import mail_outbox
+from pledge.store.schema import mail_outbox
 from pledge.store.vault import Vault
 
 VaultFactory = Callable[..., Vault]
@@ -230,7 +230,7 @@ def test_segment_by_collection_point(vault_factory: VaultFactory, gate_for: Gate
     newsletter = {collect(vault, "newsletter", n)[0] for n in range(3)}
     collect(vault, "registration", 9)
     segment = Segment.parse("point:newsletter", vault.policy)
-    assert segment.count(vault.engine) == 3
-    assert {s for chunk in segment.chunks(vault.engine, 2) for s in chunk} == newsletter
+    assert segment.count(vault) == 3
+    assert {s for chunk in segment.chunks(vault, 2) for s in chunk} == newsletter
     with pytest.raises(InputError, match=r"no collection point 'newsleter'.*newsletter"):
         Segment.parse("point:newsleter", vault.policy)

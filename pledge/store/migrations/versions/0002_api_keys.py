@@ -1,4 +1,4 @@
-"""API keys for the REST service (table defined in pledge.api.keys_table)
+"""API keys for the REST service (table defined in pledge.store.schema)
 
 Revision ID: 0002
 Revises: 0001

@@ -1,4 +1,4 @@
-"""mail outbox for the email gate (table defined in pledge.mail.tables)
+"""mail outbox for the email gate (table defined in pledge.store.schema)
 
 Revision ID: 0003
 Revises: 0002

@@ -1,4 +1,4 @@
-"""jobs: campaigns asked for over HTTP, run by a worker (table defined in pledge.mail.tables)
+"""jobs: campaigns asked for over HTTP, run by a worker (table defined in pledge.store.schema)
 
 Revision ID: 0009
 Revises: 0003
