@@ -69,6 +69,14 @@ def every_data_key(store: DataKeyStore, keys: KeyProvider) -> list[bytes]:
     return [keys.unwrap(w) for w in wrapped]
 
 
+def none_opens(data_keys: list[bytes], found: list[tuple[str, str, bytes]], subject: str) -> None:
+    """The attack's last step: every key tried on every ciphertext found; none may open."""
+    for key in data_keys:
+        for point, field, blob in found:
+            with pytest.raises(IntegrityError):
+                SubjectCipher(key).decrypt(blob, aad(subject, point, field), context="attack")
+
+
 def files_of(url: str, store: DataKeyStore, *extra: Path) -> list[Path]:
     """The live database files (main, WAL), the key store's files and its snapshots."""
     found = list(extra)
@@ -128,10 +136,7 @@ def test_backup_erase_restore_brings_nobody_back(
     everywhere = files_of(database_url, vault.key_store, backup_file)
     found = [c for c in stolen if any(contains(path, c[2]) for path in everywhere)]
     assert found, "the erased values are still in the backup: the keys are what protects them"
-    for key in every_data_key(vault.key_store, master_key):
-        for point, field, blob in found:
-            with pytest.raises(IntegrityError):
-                SubjectCipher(key).decrypt(blob, aad(alice, point, field), context="attack")
+    none_opens(every_data_key(vault.key_store, master_key), found, alice)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -326,10 +331,7 @@ def test_on_postgres_the_default_key_store_leaves_nothing_that_opens_the_erased(
     finally:
         store.close()
     assert held  # the other person's key, at least
-    for key in held:
-        for point, field, blob in found:
-            with pytest.raises(IntegrityError):
-                SubjectCipher(key).decrypt(blob, aad(alice, point, field), context="attack")
+    none_opens(held, found, alice)
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -365,10 +367,7 @@ def test_on_postgres_a_key_store_in_the_database_opens_nothing_once_the_master_k
     assert held  # the other person's key, under the new master key
     with pytest.raises(MasterKeyError):
         new.unwrap(wrapped)
-    for data_key in held:
-        for point, field, blob in found:
-            with pytest.raises(IntegrityError):
-                SubjectCipher(data_key).decrypt(blob, aad(alice, point, field), context="attack")
+    none_opens(held, found, alice)
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
