@@ -221,7 +221,7 @@ def chromium() -> Iterator[tuple[Any, str | None]]:
     keeps an event loop running in the main thread while it is open, which would make every
     later test that runs a coroutine (``asyncio.run``) fail."""
     try:
-        import playwright  # noqa: F401
+        import playwright
     except ImportError:
         yield None, "Playwright is not installed: pip install -e '.[test]'"
         return

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 from admin_support import Console, Sink, policy_under
+from mail_support import sink
 
 from pledge.store.vault import Vault
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = Sink()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

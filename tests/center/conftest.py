@@ -12,17 +12,10 @@ from pathlib import Path
 import pytest
 import structlog
 from center_support import Center, Sink
+from mail_support import sink
 
 from pledge.api.logs import configure_logging
 from pledge.store.vault import Vault
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = Sink()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

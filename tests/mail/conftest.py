@@ -14,6 +14,7 @@ from mail_support import (
     GateFactory,
     Sink,
     settings_for,
+    sink,
     tokens_for,
     write_template,
 )
@@ -22,14 +23,6 @@ from pledge.mail.gate import Gate
 from pledge.mail.settings import MailSettings
 from pledge.mail.templates import TemplateSet
 from pledge.store.vault import Vault
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = Sink()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

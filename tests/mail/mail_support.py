@@ -12,12 +12,13 @@ import email.policy
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from pledge.mail.gate import Gate
@@ -117,6 +118,15 @@ class Sink:
 
     def message_ids(self) -> Counter[str]:
         return Counter(r.message_id for r in self.received)
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """A running SMTP sink for one test (conftests import this fixture by name)."""
+    server = Sink()
+    server.start()
+    yield server
+    server.stop()
 
 
 def settings_for(vault: Vault, settings: MailSettings, **changes: Any) -> MailSettings:
