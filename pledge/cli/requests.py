@@ -15,6 +15,7 @@ from pledge.cli._output import JsonOption, console, err_console, print_json
 from pledge.cli._vault import DatabaseOption, DataDirOption, PolicyOption, vault_for
 from pledge.errors import PledgeError
 from pledge.mail.request_notices import NoticeReport, send_request_notices
+from pledge.mail.request_notices import answer as answer_request
 from pledge.store.requests import Request
 from pledge.store.vault import Vault
 
@@ -166,7 +167,7 @@ def answer(
         if refuse:
             done = vault.refuse_request(request_id, text, actor=actor)
         else:
-            done = vault.answer_request(request_id, text, actor=actor)
+            done = answer_request(vault, request_id, text, actor=actor)
         notify_now(vault)
     _print(done, as_json)
 

@@ -213,13 +213,18 @@ class Gate:
         dry_run: bool,
         context: Mapping[str, object] | None = None,
         per_subject: Callable[[str], Mapping[str, object]] | None = None,
+        farewell: bool = False,
     ) -> ChunkResult:
         """Gate one chunk: decide, and (unless ``dry_run``) render into the outbox and audit,
         all in one transaction. People already queued for ``campaign`` are left alone.
         ``context`` adds template variables (a confirmation link); ``per_subject(id)`` adds
-        those of one recipient (their own opt-out link)."""
+        those of one recipient (their own opt-out link). ``farewell`` queues each message
+        held, under a key of its own, for the person's erasure to release (see
+        :mod:`pledge.store.outbox`)."""
         extra = dict(context or {})
-        with outbox.queueing(self.vault, campaign, self.name, dry_run=dry_run) as chunk:
+        with outbox.queueing(
+            self.vault, campaign, self.name, dry_run=dry_run, farewell=farewell
+        ) as chunk:
             return self._process(chunk, subject_ids, dry_run, extra, per_subject)
 
     def _process(

@@ -6,6 +6,10 @@ the policy's transactional communication named by ``PLEDGE_MAIL_REQUESTS_COMMUNI
 (default: the one sign-in links go as), and the gate decides, audits and queues it like any message.
 The campaign id ``request-<id>-<step number>`` makes a retry after a crash queue nothing
 twice. A step that fails is counted on its row and the others go on.
+
+An erasure's answer cannot wait for its step: once the erasure is done there is no address
+left to write to. :func:`answer` queues it before, as a farewell (held, sealed under a key of
+its own, see :mod:`pledge.store.outbox`), and the erasure releases it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pledge.mail.settings import MailSettings, load_mail_settings
 from pledge.mail.sign_in import sign_in_communication
 from pledge.mail.templates import TemplateSet
 from pledge.store.request_work import Notice
-from pledge.store.requests import VERIFY_WITHIN
+from pledge.store.requests import DONE, OPEN, VERIFY_WITHIN, Request
 from pledge.store.vault import Vault
 
 TEMPLATE = Path(__file__).parent / "templates" / "request_step"
@@ -82,6 +86,46 @@ def send_request_notices(vault: Vault, settings: MailSettings | None = None) -> 
     return report
 
 
+def answer(
+    vault: Vault,
+    request_id: str,
+    text: str,
+    *,
+    actor: str,
+    settings: MailSettings | None = None,
+) -> Request:
+    """Answer a request (done). For an open erasure request, its answer is queued first as a
+    farewell, which the erasure releases; if that cannot be queued (no mail configured, the
+    gate refuses), the erasure still happens and the log says why nobody was told."""
+    request = vault.request_header(request_id)
+    if request.kind == "erase" and request.state in OPEN:
+        _queue_farewell(vault, request, text, settings or load_mail_settings())
+    return vault.answer_request(request_id, text, actor=actor)
+
+
+def _queue_farewell(vault: Vault, request: Request, text: str, settings: MailSettings) -> None:
+    name = communication(vault, settings)
+    if not (name and settings.from_address):
+        log.warning("farewell_not_sent", request=request.request_id, reason="not_configured")
+        return
+    notice = Notice(
+        request.request_id, request.subject, 0, request.kind, DONE, request.respond_by, text
+    )
+    try:
+        result = Gate(vault, name, TemplateSet(TEMPLATE), settings).process(
+            f"request-{request.request_id}-farewell",
+            [request.subject],
+            dry_run=False,
+            context={**_context(notice), "farewell": "yes"},
+            farewell=True,
+        )
+    except Exception as exc:  # the erasure is owed whatever happens to its email
+        log.warning("farewell_not_sent", request=request.request_id, error=type(exc).__name__)
+        return
+    for skip in result.skipped:
+        log.warning("farewell_not_sent", request=request.request_id, reason=skip.code)
+
+
 def _context(notice: Notice) -> dict[str, str]:
     return {
         "step": notice.step,
@@ -90,6 +134,7 @@ def _context(notice: Notice) -> dict[str, str]:
         "respond_by": notice.respond_by.isoformat(),
         "message": notice.message or "",
         "verify_days": str(VERIFY_WITHIN.days),
+        "farewell": "",
     }
 
 

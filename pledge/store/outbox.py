@@ -1,7 +1,14 @@
 """The outbox: messages the email gate allowed, waiting for a sender worker.
 
 A row moves ``pending -> sending -> sent | bounced | failed``, or to ``suppressed`` when the
-person withdrew the choice it depends on (or was erased) after it was queued. A worker
+person withdrew the choice it depends on (or was erased) after it was queued.
+
+A *farewell* is the one message that outlives its person: the answer to their request to be
+erased, which they are owed once the erasure is done. It is rendered while they still exist,
+sealed under a key of its own (``sealed_by``, a key-store entry that is not a subject's) and
+``held``; the erasure's own transaction releases it (:func:`release_farewells`), and its key is
+destroyed once it reaches a final status, so the address it carries goes the way of the rest.
+A farewell whose erasure never came is swept after a day (:func:`sweep_farewells`). A worker
 *claims* due rows: it marks them ``sending`` with its name and a lease, counting the attempt,
 in one short transaction. On PostgreSQL the claim takes ``FOR UPDATE SKIP LOCKED`` so workers
 never wait for or take each other's rows; on SQLite the transaction holds the database's one
@@ -17,13 +24,14 @@ and opened here for the sender (:func:`unseal`): the outbox holds no personal va
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Update, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, delete, func, insert, or_, select, update
 
 from pledge.errors import PledgeError
 from pledge.store import release as read_path
@@ -36,6 +44,7 @@ from pledge.store.schema import consent_state, mail_outbox, subjects
 if TYPE_CHECKING:
     from pledge.store.vault import Vault
 
+HELD = "held"  # a farewell waiting for its erasure
 PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
@@ -44,6 +53,7 @@ FAILED = "failed"
 SUPPRESSED = "suppressed"
 OPEN_STATUSES = (PENDING, SENDING)
 FINAL_STATUSES = (SENT, BOUNCED, FAILED, SUPPRESSED)
+HELD_FOR_AT_MOST = dt.timedelta(days=1)
 
 ERASED = "the person was erased before the message was sent"
 WITHDRAWN = "the person withdrew '{}' after the message was queued"
@@ -73,12 +83,19 @@ class Queueing:
     """One chunk of a campaign, inside one transaction of the store (see :func:`queueing`)."""
 
     def __init__(
-        self, vault: Vault, connection: Connection, campaign: str, communication: str
+        self,
+        vault: Vault,
+        connection: Connection,
+        campaign: str,
+        communication: str,
+        *,
+        farewell: bool = False,
     ) -> None:
         self.vault = vault
         self._connection = connection
         self.campaign = campaign
         self.communication = communication
+        self.farewell = farewell
         self._rows: list[dict[str, object]] = []
 
     def already_queued(self, subject_ids: Sequence[str]) -> set[str]:
@@ -143,11 +160,18 @@ class Queueing:
         self.vault.record(self._connection, *records)
 
     def add(self, message: Message, now: dt.datetime) -> None:
-        """Seal ``message`` under its person's key; it is queued when the chunk commits."""
+        """Seal ``message`` under its person's key (a farewell: under a new key of its own,
+        held); it is queued when the chunk commits."""
         subject = message.grant.subject
-        payload = message.grant.cipher(self.vault).encrypt(
+        sealed_by = secrets.token_hex(16) if self.farewell else None
+        cipher = (
+            message.grant.cipher(self.vault)
+            if sealed_by is None
+            else self.vault.new_keys([sealed_by])[sealed_by]
+        )
+        payload = cipher.encrypt(
             message.recipient.encode() + b"\n" + message.data,
-            payload_aad(subject, self.campaign),
+            payload_aad(sealed_by or subject, self.campaign),
         )
         self._rows.append(
             {
@@ -157,8 +181,9 @@ class Queueing:
                 "message_id": message.message_id,
                 "sender": message.sender,
                 "payload": payload,
+                "sealed_by": sealed_by,
                 "stop_keys": list(message.stop_keys),
-                "status": PENDING,
+                "status": HELD if sealed_by else PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "queued_at": now,
@@ -172,7 +197,7 @@ class Queueing:
 
 @contextmanager
 def queueing(
-    vault: Vault, campaign: str, communication: str, *, dry_run: bool
+    vault: Vault, campaign: str, communication: str, *, dry_run: bool, farewell: bool = False
 ) -> Iterator[Queueing]:
     """A chunk of ``campaign``: its decisions, leaves and messages commit together on exit,
     or (on any error) none of them. A ``dry_run`` chunk only reads."""
@@ -181,7 +206,7 @@ def queueing(
             yield Queueing(vault, connection, campaign, communication)
         return
     with vault.write() as connection:
-        chunk = Queueing(vault, connection, campaign, communication)
+        chunk = Queueing(vault, connection, campaign, communication, farewell=farewell)
         yield chunk
         chunk._flush()
 
@@ -197,17 +222,19 @@ class Claimed:
     sender: str
     payload: bytes
     attempts: int
+    sealed_by: str | None = None  # a farewell's own key
 
 
 def unseal(vault: Vault, message: Claimed) -> tuple[str, bytes] | None:
-    """The envelope recipient and bytes of a claimed message; None once the person's key is
-    destroyed (they were erased after the claim)."""
-    cipher = vault.ciphers([message.subject_id]).get(message.subject_id)
+    """The envelope recipient and bytes of a claimed message; None once its key is destroyed
+    (the person was erased after the claim; a farewell already finished)."""
+    key_id = message.sealed_by or message.subject_id
+    cipher = vault.ciphers([key_id]).get(key_id)
     if cipher is None:
         return None
     plain = cipher.decrypt(
         message.payload,
-        payload_aad(message.subject_id, message.campaign_id),
+        payload_aad(key_id, message.campaign_id),
         context=f"outbox message {message.message_id}",
     )
     recipient, _, data = plain.partition(b"\n")
@@ -227,6 +254,7 @@ def claim(
         mail_outbox.c.payload,
         mail_outbox.c.stop_keys,
         mail_outbox.c.attempts,
+        mail_outbox.c.sealed_by,
     )
     # Two queries, not one with OR: each walks the (status, ...) index in order, where an OR
     # makes SQLite collect and sort every due row on each claim.
@@ -260,7 +288,7 @@ def claim(
         claimed: list[Claimed] = []
         suppressed: list[dict[str, object]] = []
         for r in rows:
-            erased = r.subject_id not in active
+            erased = r.subject_id not in active and r.sealed_by is None  # farewells outlive
             blocking = next((k for k in r.stop_keys if k in stopped.get(r.subject_id, ())), None)
             if erased or blocking is not None:
                 reason = ERASED if erased else WITHDRAWN.format(blocking)
@@ -276,6 +304,7 @@ def claim(
                     r.sender,
                     r.payload,
                     r.attempts + 1,
+                    r.sealed_by,
                 )
             )
         if suppressed:
@@ -390,7 +419,10 @@ class Outcomes:
         """Record a final outcome; False if the claim was no longer ours (lease lost)."""
         params = _keys([message], worker, status=status, now=now, error=error)[0]
         with self._lock, self._connection.begin():
-            return self._connection.execute(_FINISH, params).rowcount == 1
+            ours = self._connection.execute(_FINISH, params).rowcount == 1
+        if ours and message.sealed_by is not None:
+            self.vault.key_store.destroy([message.sealed_by])  # the farewell said, and gone
+        return ours
 
     def retry_later(
         self, messages: Sequence[Claimed], worker: str, when: dt.datetime, error: str | None
@@ -459,3 +491,52 @@ def counts(vault: Vault, campaign: str | None = None) -> dict[str, int]:
     with reading(vault.engine) as connection:
         found: dict[str, int] = {status: n for status, n in connection.execute(query)}
     return {status: found.get(status, 0) for status in (*OPEN_STATUSES, *FINAL_STATUSES)}
+
+
+# --- farewells -----------------------------------------------------------------------------
+
+
+def release_farewells(connection: Connection, subject: str) -> int:
+    """Make the subject's held farewells due, in the erasure's own transaction; how many."""
+    return connection.execute(
+        update(mail_outbox)
+        .where(
+            mail_outbox.c.subject_id == subject,
+            mail_outbox.c.status == HELD,
+            mail_outbox.c.sealed_by.is_not(None),
+        )
+        .values(status=PENDING)
+    ).rowcount
+
+
+def sweep_farewells(vault: Vault, now: dt.datetime) -> int:
+    """Destroy the keys of farewells that are over (a final status, or held for longer than
+    :data:`HELD_FOR_AT_MOST` by an erasure that never came) and drop the held ones; how many
+    keys went. A finished farewell's key is destroyed when it finishes: this catches a worker
+    that died in between, and suppressions."""
+    with vault.write() as connection:
+        rows = connection.execute(
+            select(mail_outbox.c.subject_id, mail_outbox.c.campaign_id, mail_outbox.c.sealed_by)
+            .where(mail_outbox.c.sealed_by.is_not(None))
+            .where(
+                or_(
+                    mail_outbox.c.status.in_(FINAL_STATUSES),
+                    (mail_outbox.c.status == HELD)
+                    & (mail_outbox.c.queued_at < now - HELD_FOR_AT_MOST),
+                )
+            )
+        ).all()
+        live = vault.key_store.get([r.sealed_by for r in rows])
+        if live:
+            vault.key_store.destroy(live)
+        stale = [{"s": r.subject_id, "c": r.campaign_id} for r in rows]
+        if stale:
+            connection.execute(
+                delete(mail_outbox).where(
+                    mail_outbox.c.subject_id == bindparam("s"),
+                    mail_outbox.c.campaign_id == bindparam("c"),
+                    mail_outbox.c.status == HELD,
+                ),
+                stale,
+            )
+    return len(live)

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from pledge.errors import ConflictError, InputError, NotFoundError
 from pledge.policy.deadlines import Deadlines, Urgency, deadlines, extension_refusal, urgency
-from pledge.store import rights
+from pledge.store import outbox, rights
 from pledge.store.audit import Record
 from pledge.store.schema import request_events, requests
 
@@ -149,8 +149,10 @@ def record_step(
     message: str | None = None,
     state: str | None = None,
     values: dict[str, Any] | None = None,
+    told: bool = False,
 ) -> None:
-    """Record one step: the event, the new state, and its audit leaf, in ``connection``."""
+    """Record one step: the event, the new state, and its audit leaf, in ``connection``.
+    ``told``: the person's email about it is queued already (an erasure's farewell)."""
     subject, request_id = row.subject_id, row.request_id
     now = vault.clock()
     seq = (
@@ -177,6 +179,7 @@ def record_step(
             at=now,
             message=sealed,
             notice_attempts=0,
+            notified_at=now if told else None,
         )
     )
     changes = dict(values or {})
@@ -440,8 +443,9 @@ def extend(vault: Vault, request_id: str, reason: str, *, actor: str) -> Request
 
 def answer(vault: Vault, request_id: str, text: str, *, actor: str) -> Request:
     """Answer the request: done. An erasure is carried out first (see
-    :func:`pledge.store.rights.erase`); its answer then cannot be emailed, as the address
-    went with everything else."""
+    :func:`pledge.store.rights.erase`); its answer cannot be sealed under the person's key
+    any more, so the only email about it is a farewell queued before (see
+    :func:`pledge.mail.request_notices.answer`), which the done step releases."""
     message = _text(text, "the answer")
     with vault.snapshot() as connection:
         row = _row(connection, request_id)
@@ -450,12 +454,19 @@ def answer(vault: Vault, request_id: str, text: str, *, actor: str) -> Request:
         with contextlib.suppress(NotFoundError):
             rights.erase(vault, row.subject_id, actor=actor)
         message = None  # sealing it needs the key the erasure destroyed
-    return act(
-        vault,
-        request_id,
-        (VERIFIED, IN_PROGRESS),
-        lambda c, row: record_step(vault, c, row, DONE, actor, message=message, state=DONE),
-    )
+
+    def done(connection: Connection, row: Any) -> None:
+        told = row.kind == "erase" and outbox.release_farewells(connection, row.subject_id) > 0
+        record_step(vault, connection, row, DONE, actor, message=message, state=DONE, told=told)
+
+    return act(vault, request_id, (VERIFIED, IN_PROGRESS), done)
+
+
+def header(vault: Vault, request_id: str) -> Request:
+    """A request's kind, person, state and dates, without its steps: nothing the person
+    wrote, so reading it is no use of their data (compare :func:`detail`)."""
+    with vault.snapshot() as connection:
+        return _view(_row(connection, request_id), vault.clock().date())
 
 
 def refuse(vault: Vault, request_id: str, reason: str, *, actor: str) -> Request:

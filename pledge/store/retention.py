@@ -4,7 +4,8 @@ Six things end: values past their category's retention period, credentials (pass
 hashes) past theirs, counted from when each was set, legal holds of erased subjects past their
 end (after which the subject's key is destroyed too), days of the minimised web log older
 than the retention of what a visit keeps, cookie-banner answers of browsers silent for longer
-than the policy keeps them, and expired sign-in links and ended sessions of the web pages.
+than the policy keeps them, and expired sign-in links and ended sessions of the web pages (and,
+though no rule sets it, the keys of erasure farewells that are over).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Table, delete, select, update
 
 from pledge.policy.taxonomy import covers
-from pledge.store import receipts, sessions, weblogs
+from pledge.store import outbox, receipts, sessions, weblogs
 from pledge.store.audit import Record
 from pledge.store.rights import hold_days
 from pledge.store.schema import credentials, personal_values, subjects
@@ -114,6 +115,7 @@ def run(vault: Vault, *, actor: str = "retention") -> RetentionReport:
         if shredded_ids:  # one key-store transaction, once the rest has succeeded
             vault.key_store.destroy(shredded_ids)
     web_visits = weblogs.expire(vault, now, actor=actor)
+    outbox.sweep_farewells(vault, now)
     return RetentionReport(
         dict(deleted),
         touched,

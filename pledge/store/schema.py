@@ -442,6 +442,8 @@ mail_outbox = Table(
     Column("last_error", String(300), nullable=True),  # SMTP code and text, addresses removed
     Column("queued_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime(), nullable=True),
+    # A farewell's own key id in the key store (pledge.store.outbox); None: the person's key.
+    Column("sealed_by", String(32), nullable=True),
     PrimaryKeyConstraint("subject_id", "campaign_id"),
     Index("ix_mail_outbox_due", "status", "next_attempt_at"),
     Index("ix_mail_outbox_campaign", "campaign_id", "status"),

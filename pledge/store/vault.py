@@ -747,6 +747,9 @@ class Vault:
     def request(self, request_id: str, *, actor: str) -> requests.Request:
         return requests.detail(self, request_id, actor=actor)
 
+    def request_header(self, request_id: str) -> requests.Request:
+        return requests.header(self, request_id)
+
     def verify_request(self, request_id: str, *, actor: str) -> requests.Request:
         return requests.verify(self, request_id, actor=actor)
 

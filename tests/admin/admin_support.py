@@ -4,18 +4,13 @@ server on loopback, staff enrolled through the store, and their authenticator's 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyotp
+from dsr_support import policy_under
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mail"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dsr"))
-from dsr_support import policy_under
 from mail_support import HOST, Sink
 
 from pledge.api import create_app

@@ -6,7 +6,6 @@ forms, and signing in from the link a message carries.
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +16,6 @@ from typing import Any
 from browser_support import serve_asgi
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mail"))
 from mail_support import HOST, UNSUBSCRIBE_URL, Sink, form_for, tokens_for, write_template
 
 from pledge.api import create_app

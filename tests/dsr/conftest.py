@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from dsr_support import policy_under
+from mail_support import sink
 
 from pledge.mail.settings import MailSettings
 from pledge.store.vault import Vault

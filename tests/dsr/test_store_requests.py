@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +13,6 @@ from typing import Any
 
 import pytest
 from dsr_support import outbox_campaigns, policy_under
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mail"))
 from mail_support import HOST, Sink
 from sqlalchemy import inspect, select
 

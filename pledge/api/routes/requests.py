@@ -17,6 +17,7 @@ from pledge.api.deps import AdminKey, RequestsKey, SubjectId, VaultDep
 from pledge.api.problems import documented
 from pledge.api.routes import v1_router
 from pledge.api.schemas import RequestOpenIn, RequestOut, RequestStepOut, RequestTextIn
+from pledge.mail.request_notices import answer as answer_request
 from pledge.mail.request_notices import notify_now
 from pledge.store.requests import Request
 from pledge.store.vault import Vault
@@ -99,7 +100,7 @@ async def answer(
     request_id: RequestId, body: RequestTextIn, vault: VaultDep, key: RequestsKey
 ) -> RequestOut:
     """Answer: done. An erasure request is carried out."""
-    done = await run_in_threadpool(vault.answer_request, request_id, body.text, actor=str(key))
+    done = await run_in_threadpool(answer_request, vault, request_id, body.text, actor=str(key))
     return await run_in_threadpool(_told, vault, done)
 
 

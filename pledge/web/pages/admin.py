@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from pledge.errors import DeniedError, InputError, NotFoundError
+from pledge.mail.request_notices import answer as answer_request
 from pledge.mail.request_notices import notify_now
 from pledge.policy.deadlines import Urgency
 from pledge.store.requests import Request as DataRequest
@@ -97,7 +98,7 @@ async def act(request: Request, staff: Staff, request_id: RequestId, action: str
         "verify": lambda: vault.verify_request(request_id, actor=who),
         "start": lambda: vault.start_request(request_id, actor=who),
         "extend": lambda: vault.extend_request(request_id, text, actor=who),
-        "answer": lambda: vault.answer_request(request_id, text, actor=who),
+        "answer": lambda: answer_request(vault, request_id, text, actor=who),
         "refuse": lambda: vault.refuse_request(request_id, text, actor=who),
     }
     await run_in_threadpool(steps[action])
