@@ -150,7 +150,9 @@ def check_pairing(engine: Engine, store: DataKeyStore) -> None:
         raise IntegrityError(
             f"the key store at {store.engine.url.render_as_string()} does not hold the keys of "
             "this database's subjects: it is not the key store they were written with. Point "
-            "PLEDGE_KEY_STORE_URL at that one (several API nodes must share one key store)"
+            "PLEDGE_KEY_STORE_URL at that one (several API nodes must share one key store); if "
+            "it was lost, restore the database with `pledge backup restore`, which brings keys "
+            "back from the key store's snapshots"
         )
 
 
