@@ -393,6 +393,8 @@ class _Builder:
                 continue
             found = practice.recipient or "any_third_party"
             name, kind = _RECIPIENT_NAMES[found]
+            if practice.party:
+                name = re.sub(r"\W+", "_", practice.party).strip("_")
             if aggregate:
                 name = f"{name}_aggregate"
             if name in result:

@@ -164,6 +164,13 @@ PURPOSE_CUES = _cues(
     ),
 )
 
+_NAMED_PROCESSOR = (
+    r"\b(?:delivery|shipping|courier|logistics|parcel|postal|freight|removal|mailing|printing|fulfil+ment|payment|card|billing|cloud|hosting|storage|email|e-mail|it|software|call[- ]cent(?:re|er)|customer service|answering) (?:compan(?:y|ies)|firms?|(?:services? )?providers?|services?|processors?|partners?|carriers?|houses?|centres?|centers?)\b"
+    r"|\bcouriers?\b|\bcarriers?\b|\bpostal service|\bpost office|\bmail(?:ing)? houses?|\bprinters\b|\bcall cent(?:re|er)s?\b|\bdata cent(?:re|er)s?\b|\b(?:our|the|their) banks?\b"
+)
+"""A processor named by what it does ("our delivery company", "the email service provider"),
+as against one named only as a processor ("service providers", "vendors")."""
+
 RECIPIENT_CUES = _cues(
     (
         r"\blaw enforcement|\bcourts?\b|\bsubpoena|\blegal process|\bgovernment|\bauthorities|\bregulator|\bcomply with (?:the |any |applicable )?law|\bjudicial|\bwarrant\b|\brequired by law|\binterception",
@@ -175,9 +182,8 @@ RECIPIENT_CUES = _cues(
     ),
     (
         r"\bservice providers?|\bvendors?\b|\bcontractors?\b|\bagents?\b|\bprocessors?\b|\bgateway|\bhosting|\bcompanies (?:that|who) (?:help|perform|assist|work)|\bon (?:our|its) behalf|\bperform (?:services|functions)|\bsuppliers?\b"
-        r"|\b(?:delivery|shipping|courier|logistics|parcel|postal|freight|removal|mailing|printing|fulfil+ment|payment|card|billing|cloud|hosting|storage|email|e-mail|it|software|call[- ]cent(?:re|er)|customer service|answering) (?:compan(?:y|ies)|firms?|services?|providers?|partners?|carriers?|houses?|centres?|centers?)\b"
-        r"|\bcouriers?\b|\bcarriers?\b|\bpostal service|\bpost office|\bmail(?:ing)? houses?|\bprinters\b|\bcall cent(?:re|er)s?\b|\bdata cent(?:re|er)s?\b|\b(?:our|the|their) banks?\b"
-        r"|\bcompan(?:y|ies) (?:that|which|who) (?:\w+ ){0,2}(?:deliver|ship|print|host|store|process|send|handle|run|operate|support)",
+        r"|\bcompan(?:y|ies) (?:that|which|who) (?:\w+ ){0,2}(?:deliver|ship|print|host|store|process|send|handle|run|operate|support)"
+        r"|" + _NAMED_PROCESSOR,
         "processor",
     ),
     (
@@ -330,6 +336,9 @@ class Practice:
     condition_detail: str
     context: str
     sentence: Sentence
+    party: str = ""
+    """The words that name a processor by what it does ("delivery company"), so a draft can
+    keep two processors of one sentence apart; not part of the ``--practices`` record."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -457,11 +466,50 @@ def _practices_of(text: str, sentence: Sentence) -> list[Practice]:
     context = context_of(text)
     found = []
     for kind in kinds:
-        recipient = None
-        if kind in ("share", "not_shared"):
-            recipient = recipients[0] if recipients else "any_third_party"
+        if kind not in ("share", "not_shared"):
+            found.append(
+                Practice(kind, categories, purposes, None, condition, detail, context, sentence)
+            )
+            continue
+        recipient = recipients[0] if recipients else "any_third_party"
+        for party, own_categories, own_purposes in _parties(text, recipient):
+            found.append(
+                Practice(
+                    kind,
+                    own_categories or categories,
+                    own_purposes or purposes,
+                    recipient,
+                    condition,
+                    detail,
+                    context,
+                    sentence,
+                    party,
+                )
+            )
+    return found
+
+
+_PARTY = re.compile(_NAMED_PROCESSOR, re.I)
+
+
+def _parties(text: str, recipient: str) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """Each processor a clause names by what it does, with the categories named up to it and
+    the purposes named after it: in "we share your address with our delivery company to
+    deliver your order, and your email address with our email service provider to send
+    receipts" the courier gets the address, the mail service the email. One unnamed party
+    (empty tuples: the clause's own) when the recipient is no processor or none is named."""
+    mentions: list[re.Match[str]] = []
+    for match in _PARTY.finditer(text) if recipient == "processor" else ():
+        if all(match.group(0).lower() != m.group(0).lower() for m in mentions):
+            mentions.append(match)
+    if len(mentions) < 2:
+        return [(mentions[0].group(0).lower() if mentions else "", (), ())]
+    found = []
+    for i, match in enumerate(mentions):
+        before = text[mentions[i - 1].end() if i else 0 : match.end()]
+        after = text[match.start() : mentions[i + 1].start() if i + 1 < len(mentions) else None]
         found.append(
-            Practice(kind, categories, purposes, recipient, condition, detail, context, sentence)
+            (match.group(0).lower(), tuple(categories_in(before)), tuple(purposes_in(after)))
         )
     return found
 

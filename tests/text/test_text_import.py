@@ -20,7 +20,7 @@ from pledge.errors import InputError
 from pledge.policy import NO_CHOICES, Actor, Choices, CompiledPolicy, Request, decide, load_policy
 from pledge.policy.model import Basis, Condition, CookieCategory, RecipientKind, Storage
 from pledge.text.draft import Draft, draft_policy
-from pledge.text.segment import read_file
+from pledge.text.segment import read_document, read_file
 
 MARKETING = "marketing.communications.email"
 CARD = "user.financial.credit_card"
@@ -288,3 +288,31 @@ def test_the_example_text_gives_its_delivery_company_the_name_and_address_only()
     assert [sorted(r.categories) for r in processors] == [["user.contact.address", "user.name"]]
     assert all(not p.startswith("marketing") for r in processors for p in r.purposes)
     assert policy.categories[CARD].storage is Storage.pass_through
+
+
+TWO_PROCESSORS = {
+    "one sentence": "We share your name and postal address with our delivery company to deliver "
+    "your order, and your email address with our email service provider to send your receipts.",
+    "two sentences": "We share your name and postal address with our delivery company to deliver "
+    "your order. We share your email address with our email service provider to send receipts.",
+}
+
+
+@pytest.mark.parametrize("sharing", TWO_PROCESSORS.values(), ids=TWO_PROCESSORS.keys())
+def test_two_processors_each_get_only_what_the_text_gives_them(sharing: str) -> None:
+    """Neither processor is dropped, and neither gets the other's data."""
+    text = (
+        "# Acme privacy notice\n\nAcme Ltd runs acme.example; write to privacy@acme.example.\n\n"
+        "## What we collect\n\nWhen you order we collect your name, your email address, your "
+        f"postal address and your phone number.\n\n## Who we share it with\n\n{sharing}\n"
+    )
+    policy = draft_policy(read_document(text, "markdown")).compiled.policy
+    processors = {
+        name: sorted(r.categories)
+        for name, r in policy.recipients.items()
+        if r.kind is RecipientKind.processor
+    }
+    assert processors == {
+        "delivery_company": ["user.contact.address", "user.name"],
+        "email_service_provider": ["user.contact.email"],
+    }
