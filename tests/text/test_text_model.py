@@ -6,8 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from pledge.text.classify import LABELS, classify
-from pledge.text.corpus import categories, handwritten, segments
+from pledge.text.corpus import categories, dev_seeds, handwritten, segments
 from pledge.text.model import parse, shipped
 from pledge.text.train import idf_of, score
 
@@ -52,6 +54,16 @@ def test_the_corpus_is_the_same_on_every_call_and_dev_shares_no_segment_with_tra
     assert not {text for _, text in dev} & {text for _, text in train}
     assert {label for labels, _ in dev for label in labels} == set(LABELS)
     assert set(categories()) == set(LABELS)
+
+
+def test_the_seed_labels_still_point_at_whole_segments_of_the_seeds() -> None:
+    """``devseeds.tsv`` holds offsets, not text: a change to how policies are segmented must
+    show here, not as a quietly different dev set."""
+    seeds = dev_seeds()
+    if not seeds:
+        pytest.skip("the seed texts (../shared/seeds) are not beside the repository")
+    assert len(seeds) == 126
+    assert all(labels <= set(LABELS) and len(text.split()) >= 8 for labels, text in seeds)
 
 
 def test_the_same_text_gets_the_same_answer() -> None:

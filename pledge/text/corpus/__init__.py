@@ -12,8 +12,8 @@ that says nothing of a practice, and sometimes with sentences of a second catego
 only, so the dev segments are made of sentences the model never saw in training. The draw is
 seeded: the same split gives the same segments on every machine. ``devpolicies.txt`` holds
 whole segments of made-up policies, the second dev set; ``devstyles.txt`` segments in other
-voices, a third kept apart from every choice; and ``handwritten.txt`` a check. None is
-trained on.
+voices, a third kept apart from every choice; ``devseeds.tsv`` labels for segments of the
+seed policies, the only real text; and ``handwritten.txt`` a check. None is trained on.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import random
 import re
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 Split = Literal["train", "dev"]
@@ -160,3 +161,28 @@ def dev_styles() -> list[tuple[frozenset[str], str]]:
 def _labelled(name: str) -> list[tuple[frozenset[str], str]]:
     rows = [line.split("\t", 1) for line in _read(name)]
     return [(frozenset(labels.split(";")), text) for labels, text in rows]
+
+
+def dev_seeds() -> list[tuple[frozenset[str], str]]:
+    """Segments of the five seed policies, real text, with the categories ``devseeds.tsv``
+    gives them by hand: the dev set nearest to what the classifier meets. The seeds are not
+    the project's to ship, so the file holds only offsets, and this is empty where the seeds
+    are not beside the repository (``../shared/seeds``)."""
+    from pledge.text.segment import read_file
+
+    root = Path(__file__).resolve().parents[3]
+    seeds = next(
+        (p / "shared" / "seeds" for p in root.parents if (p / "shared" / "seeds").is_dir()), None
+    )
+    if seeds is None:
+        return []
+    rows = [line.split("\t") for line in _read("devseeds.tsv")]
+    found = []
+    for name in sorted({row[0] for row in rows}):
+        by_start = {segment.start: segment for segment in read_file(seeds / name).segments}
+        for _, start, end, labels in (row for row in rows if row[0] == name):
+            segment = by_start[int(start)]
+            if segment.end != int(end):
+                raise ValueError(f"devseeds.tsv no longer matches how {name} is segmented")
+            found.append((frozenset(labels.split(";")), segment.plain))
+    return found
