@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pledge.text.segment import Document, Sentence
+from pledge.text.segment import Document, Sentence, is_list_item
 
 KINDS = (
     "collect",
@@ -86,7 +86,7 @@ CATEGORY_CUES = _cues(
     (r"\buser ?names?\b|\blogin (?:name|id)|\bscreen name", "user.account.username"),
     (r"\bpasswords?\b|\bcredentials\b", "user.authorization.credentials"),
     (
-        r"\bcredit card|\bcard number|\bpayment (?:card|information|details)|\bcredit/?debit|\bsensitive/credit",
+        r"\bcredit card|\bcard (?:number|details|data)|\bpayment (?:card|information|details)|\bcredit/?debit|\bsensitive/credit",
         "user.financial.credit_card",
     ),
     (r"\bbank account|\bbilling information|\bfinancial information", "user.financial"),
@@ -125,7 +125,7 @@ PURPOSE_CUES = _cues(
     ),
     (r"\badvertis(?:ing|ements?)\b|\btargeted ads|\bads\b", "marketing.advertising"),
     (
-        r"\bprocess (?:your )?(?:transactions?|payments?|orders?)|\bpayment processing|\bbilling\b|\bcredit card (?:transactions?|processing)|\bgateway provider",
+        r"\bprocess (?:your )?(?:transactions?|payments?|orders?)|\btake (?:your )?payments?\b|\bpayment processing|\bbilling\b|\bcredit card (?:transactions?|processing)|\bgateway provider",
         "essential.service.payment_processing",
     ),
     (
@@ -173,7 +173,7 @@ as against one named only as a processor ("service providers", "vendors")."""
 
 RECIPIENT_CUES = _cues(
     (
-        r"\blaw enforcement|\bcourts?\b|\bsubpoena|\blegal process|\bgovernment|\bauthorities|\bregulator|\bcomply with (?:the |any |applicable )?law|\bjudicial|\bwarrant\b|\brequired by law|\binterception",
+        r"\blaw enforcement|\bpolice\b|\bcourts?\b|\bsubpoena|\blegal process|\bgovernment|\bauthorities|\bregulator|\bcomply with (?:the |any |applicable )?law|\bjudicial|\bwarrant\b|\brequired by law|\binterception",
         "legal_authority",
     ),
     (
@@ -396,6 +396,15 @@ def context_of(text: str) -> str:
 
 
 def kinds_in(text: str) -> list[str]:
+    kinds = _stated_kinds(text)
+    if "share" in kinds and not recipients_in(text):
+        kinds.remove("share")
+    return kinds
+
+
+def _stated_kinds(text: str) -> list[str]:
+    """The kinds a clause states, sharing even when it names no recipient ("we share your
+    data with:" leads into a list that names them)."""
     kinds = [
         kind
         for kind in _all(KIND_CUES, text)
@@ -405,8 +414,6 @@ def kinds_in(text: str) -> list[str]:
         kinds.remove("share")
     if "not_collected" in kinds and "collect" in kinds and not _positive_collect(text):
         kinds.remove("collect")
-    if "share" in kinds and not recipients_in(text):
-        kinds.remove("share")
     return kinds
 
 
@@ -456,14 +463,16 @@ _CLAUSES = re.compile(r"\s*;\s*")
 
 
 def _practices_of(text: str, sentence: Sentence) -> list[Practice]:
-    kinds = kinds_in(text)
-    if not kinds:
+    receipts = _receipts(text)
+    kinds = kinds_in(_masked(text, receipts))
+    if not kinds and not receipts:
         return []
     categories = tuple(categories_in(text))
     purposes = tuple(purposes_in(text))
     recipients = recipients_in(text)
     condition, detail = condition_in(text)
     context = context_of(text)
+    received = {(r.recipient, r.party) for r in receipts}
     found = []
     for kind in kinds:
         if kind not in ("share", "not_shared"):
@@ -473,6 +482,8 @@ def _practices_of(text: str, sentence: Sentence) -> list[Practice]:
             continue
         recipient = recipients[0] if recipients else "any_third_party"
         for party, own_categories, own_purposes in _parties(text, recipient):
+            if (recipient, party) in received:
+                continue
             found.append(
                 Practice(
                     kind,
@@ -486,7 +497,110 @@ def _practices_of(text: str, sentence: Sentence) -> list[Practice]:
                     party,
                 )
             )
+    for receipt in receipts:
+        found.append(
+            Practice(
+                "not_shared" if receipt.denied else "share",
+                receipt.categories,
+                receipt.purposes or purposes,
+                receipt.recipient,
+                condition,
+                detail,
+                context,
+                sentence,
+                receipt.party,
+            )
+        )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Receipt:
+    """A party a clause names as getting data: "our card processor receives your card
+    number", "your address is seen by our courier"."""
+
+    recipient: str
+    party: str
+    denied: bool
+    categories: tuple[str, ...]
+    purposes: tuple[str, ...]
+    verb: re.Match[str]
+
+
+def _masked(text: str, receipts: list[_Receipt]) -> str:
+    """``text`` without the verbs that only say a party gets data: "has access to your data"
+    grants the person no right, and "advertisers never receive your email" is no collection."""
+    for receipt in receipts:
+        verb = receipt.verb
+        if receipt.denied or re.search(r"access|given", verb.group(0), re.I):
+            text = text[: verb.start()] + " " * len(verb.group(0)) + text[verb.end() :]
+    return text
+
+
+_RECEIVE = re.compile(
+    r"\b(?:receives?|received|gets?|(?:is|are|be|been) given"
+    r"|(?:has|have|had|gets?|gains?|given) access to|can(?:not|'t| not)? (?:see|view|access)"
+    r"|sees?|process(?:es)?|handles?|stores?|hosts?)\b",
+    re.I,
+)
+_RECEIVED_BY = re.compile(
+    r"\b(?:is|are|be|been)\s+(?:\w+\s+)?(?:received|processed|handled|stored|hosted|seen|viewed"
+    r"|accessed|visible|accessible|(?:made\s+)?available)\s+(?:by|to)\b",
+    re.I,
+)
+_NOT_A_PARTY = re.compile(
+    r"\b(?:we|you|i|they)(?:\s+(?:may|might|will|would|can|could|shall|should|also|only|then|"
+    r"never|not|do|does|did|\w+ly))*\s*$",
+    re.I,
+)
+"""The organisation or the person as the subject right before the verb: "we may receive",
+"you will receive"; as against "the courier we use gets"."""
+_RELATIVE = re.compile(r"^\s*(?:which|who)\b", re.I)
+_DENIED = re.compile(r"\b(?:no|never|not|cannot|nor|none)\b|n't\b", re.I)
+_DATA = re.compile(r"\b(?:information|data|details|records?|files?|it|them)\b", re.I)
+
+
+def _receipts(text: str) -> list[_Receipt]:
+    """The parties a clause says get data, as the subject of receiving ("our host has access
+    to your files", "our email provider processes your address on our behalf") or after a
+    passive ("is processed by our payment provider"). A clause whose subject is the
+    organisation or the person ("we receive your name from partners", "you will receive a
+    newsletter") names none; "advertisers never receive your email address" names a refusal."""
+    found = []
+    active = list(_RECEIVE.finditer(text))
+    for i, match in enumerate(active):
+        pieces = _CLAUSE_BREAK.split(text[: match.start()])
+        subject = pieces[-1]
+        if _RELATIVE.match(subject) and len(pieces) > 1:
+            subject = pieces[-2] + subject
+        end = active[i + 1].start() if i + 1 < len(active) else len(text)
+        receipt = _receipt(subject, text[match.end() : end], match, subject)
+        if receipt:
+            found.append(receipt)
+    for match in _RECEIVED_BY.finditer(text):
+        party = _CLAUSE_BREAK.split(text[match.end() :])[0]
+        receipt = _receipt(party, text[: match.start()], match, "")
+        if receipt:
+            found.append(receipt)
+    return found
+
+
+def _receipt(party: str, data: str, verb: re.Match[str], subject: str) -> _Receipt | None:
+    recipients = recipients_in(party)
+    if not recipients or _NOT_A_PARTY.search(party):
+        return None
+    categories = categories_in(data)
+    if not categories and not _DATA.search(data):
+        return None
+    named = _PARTY.search(party) if recipients[0] == "processor" else None
+    return _Receipt(
+        recipients[0],
+        named.group(0).lower() if named else "",
+        bool(_DENIED.search(subject + verb.group(0))),
+        tuple(categories),
+        tuple(purposes_in(data)),
+        verb,
+    )
 
 
 _PARTY = re.compile(_NAMED_PROCESSOR, re.I)
@@ -515,5 +629,83 @@ def _parties(text: str, recipient: str) -> list[tuple[str, tuple[str, ...], tupl
 
 
 def practices(document: Document) -> list[Practice]:
-    """Every practice the document states, in text order."""
-    return [p for sentence in document.sentences for p in practices_of(sentence)]
+    """Every practice the document states, in text order. The items of a list finish the
+    sentence that leads into it: after "we share your data with:", the item "payment
+    processors, to take payment" is a share with a processor, citing the item."""
+    found: list[Practice] = []
+    lead: Practice | None = None
+    for segment in document.segments:
+        listed = lead is not None and is_list_item(document, segment)
+        for sentence in segment.sentences:
+            own = practices_of(sentence)
+            if listed and lead:
+                own = _finished(lead, own) or own + _listed(lead, sentence)
+            found += own
+        if not listed:
+            lead = _lead_in(segment.sentences[-1])
+    return found
+
+
+def _lead_in(sentence: Sentence) -> Practice | None:
+    """The sharing a sentence ending in a colon states for the list after it, recipient left
+    to each item unless it names one itself."""
+    text = sentence.plain
+    if not text.endswith(":"):
+        return None
+    kinds = _stated_kinds(text)
+    kind = next((k for k in ("not_shared", "share") if k in kinds), None)
+    if kind is None:
+        return None
+    recipients = recipients_in(text)
+    condition, detail = condition_in(text)
+    return Practice(
+        kind,
+        tuple(categories_in(text)),
+        tuple(purposes_in(text)),
+        recipients[0] if recipients else None,
+        condition,
+        detail,
+        context_of(text),
+        sentence,
+    )
+
+
+def _finished(lead: Practice, own: list[Practice]) -> list[Practice]:
+    """A list item's own sharing ("our email service provider"), with the data and purposes
+    of the lead-in where the item names none; empty when the item states no sharing."""
+    if not any(p.kind in ("share", "not_shared") for p in own):
+        return []
+    return [
+        replace(p, categories=p.categories or lead.categories, purposes=p.purposes or lead.purposes)
+        if p.kind in ("share", "not_shared")
+        else p
+        for p in own
+    ]
+
+
+def _listed(lead: Practice, item: Sentence) -> list[Practice]:
+    """The lead-in's sharing, finished by a list item: the recipient, data, purposes and
+    condition the item names, else the lead-in's. An item that names no recipient under a
+    lead-in that names none shares with no one: the draft gives nothing to an unnamed party."""
+    text = item.plain
+    recipients = recipients_in(text)
+    recipient = recipients[0] if recipients else lead.recipient
+    if recipient is None:
+        return []
+    condition, detail = condition_in(text)
+    if condition == "none":
+        condition, detail = lead.condition, lead.condition_detail
+    party = _PARTY.search(text) if recipient == "processor" else None
+    return [
+        Practice(
+            lead.kind,
+            tuple(categories_in(text)) or lead.categories,
+            tuple(purposes_in(text)) or lead.purposes,
+            recipient,
+            condition,
+            detail,
+            context_of(text) or lead.context,
+            item,
+            party.group(0).lower() if party else "",
+        )
+    ]

@@ -428,6 +428,20 @@ def _mapped(source: str, text: str, starts: list[int], ends: list[int]) -> list[
     return segments
 
 
+_ITEM_MARK = re.compile(r"[ \t]*(?:(?:\*\*)?[-*+•](?:\*\*)?|\d{1,3}\\?[.)])[ \t]+")
+_HTML_ITEM = re.compile(r"<li\b[^>]*>(?:\s|<[^>]*>)*$", re.I)
+
+
+def is_list_item(document: Document, segment: Segment) -> bool:
+    """Whether ``segment`` is an item of a list ("- payment processors", "1\\. ...", ``<li>``):
+    it may only finish the sentence that leads into the list ("we share your data with:")."""
+    source = document.source
+    if document.format == "html":
+        return bool(_HTML_ITEM.search(source[max(0, segment.start - 200) : segment.start]))
+    line = source[source.rfind("\n", 0, segment.start) + 1 : segment.start]
+    return bool(_ITEM_MARK.fullmatch(line) or _ITEM_MARK.match(source, segment.start))
+
+
 def line_of(source: str, offset: int) -> int:
     """The 1-based line ``offset`` is on, for messages that point into the text."""
     lines = [0] + [m.end() for m in re.finditer("\n", source)]

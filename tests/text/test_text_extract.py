@@ -78,3 +78,159 @@ def test_a_refusal_after_a_semicolon_refuses_only_its_own_clause() -> None:
     assert collected
     assert "user.contact.address" in collected[0].categories
     assert {p.sentence.start for p in found} == {0}  # each cites the whole sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "recipient", "categories"),
+    [
+        (
+            "Our payment provider receives your card number to take payment.",
+            "processor",
+            ("user.financial.credit_card",),
+        ),
+        ("The courier we use gets your postal address.", "processor", ("user.contact.address",)),
+        ("The printing firm is given your name.", "processor", ("user.name",)),
+        (
+            "Our cloud hosting company has access to the files you upload.",
+            "processor",
+            (),
+        ),
+        (
+            "Our email service provider processes your email address on our behalf.",
+            "processor",
+            ("user.contact.email",),
+        ),
+        (
+            "Your phone number is handled by the call centre that answers our helpline.",
+            "processor",
+            ("user.contact.phone_number",),
+        ),
+        (
+            "Advertising networks we work with receive your IP address.",
+            "advertiser",
+            ("user.device.ip_address",),
+        ),
+        (
+            "Our sister companies may have access to your purchase history.",
+            "affiliate",
+            ("user.behavior.purchase_history",),
+        ),
+        (
+            "Other members can see the username you choose.",
+            "other_users",
+            ("user.account.username",),
+        ),
+    ],
+)
+def test_a_party_that_gets_the_data_is_a_recipient(
+    text: str, recipient: str, categories: tuple[str, ...]
+) -> None:
+    found = shared(text)
+    assert (found.recipient, found.categories) == (recipient, categories)
+
+
+def test_a_receiving_processor_gets_only_the_data_after_its_verb() -> None:
+    """In "we collect your address and our card processor receives your card number" the
+    processor is not given the address."""
+    (found,) = [
+        p
+        for p in stated(
+            "At checkout we collect your phone number and our card processor receives your "
+            "card number."
+        )
+        if p.kind == "share"
+    ]
+    assert (found.party, found.categories) == ("card processor", ("user.financial.credit_card",))
+
+
+def test_the_purpose_a_receipt_names_is_kept() -> None:
+    found = shared("Our payment provider receives your card number to take payment.")
+    assert found.purposes == ("essential.service.payment_processing",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We receive your name from the partners who refer you.",
+        "You will receive our newsletter if you opt in.",
+        "We may receive your email address from advertisers.",
+        "Only authorised staff have access to your account.",
+    ],
+)
+def test_the_organisation_or_the_person_receiving_is_no_sharing(text: str) -> None:
+    assert not [p for p in stated(text) if p.kind in ("share", "not_shared")]
+
+
+@pytest.mark.parametrize(
+    ("text", "recipient"),
+    [
+        ("Advertisers never receive your email address.", "advertiser"),
+        ("No third party has access to your card number.", "any_third_party"),
+        ("Your card number is never seen by our delivery company.", "processor"),
+    ],
+)
+def test_a_party_said_not_to_get_the_data_is_a_refusal(text: str, recipient: str) -> None:
+    found = stated(text)
+    assert [(p.kind, p.recipient) for p in found] == [("not_shared", recipient)]
+
+
+def test_a_party_having_access_is_no_right_of_the_person() -> None:
+    assert "access" not in {p.kind for p in stated("Our hosting company has access to your data.")}
+
+
+def test_refusals_stay_refusals_when_parties_are_named() -> None:
+    found = stated("We do not share your email address with advertisers or other companies.")
+    assert [p.kind for p in found] == ["not_shared"]
+
+
+LISTED = (
+    "We may share your personal information with:\n\n"
+    "- payment processors, to take payment\n"
+    "- our delivery company, which gets your postal address\n"
+    "- the police, when the law requires it\n"
+    "- when you ask us to\n\n"
+    "We keep your data safe.\n\n"
+    "- advertisers\n"
+)
+
+
+def test_each_item_of_a_list_finishes_the_sharing_sentence_before_it() -> None:
+    document = read_document(LISTED, "markdown")
+    found = [p for p in practices(document) if p.kind == "share"]
+    assert [(p.recipient, p.sentence.text) for p in found] == [
+        ("processor", "payment processors, to take payment"),
+        ("processor", "our delivery company, which gets your postal address"),
+        ("legal_authority", "the police, when the law requires it"),
+    ]
+    assert all(LISTED[p.sentence.start : p.sentence.end] == p.sentence.text for p in found)
+    payment, delivery, _ = found
+    assert payment.purposes == ("essential.service.payment_processing",)
+    assert payment.categories == ("user",)  # the lead-in's "personal information"
+    assert delivery.categories == ("user.contact.address",)
+
+
+def test_a_list_in_html_is_read_the_same_way() -> None:
+    html = (
+        "<p>We disclose your email address to:</p>"
+        "<ul><li>our <b>email service provider</b></li><li>our affiliates</li></ul>"
+    )
+    document = read_document(html, "html")
+    found = [p for p in practices(document) if p.kind == "share"]
+    assert [(p.recipient, p.categories) for p in found] == [
+        ("processor", ("user.contact.email",)),
+        ("affiliate", ("user.contact.email",)),
+    ]
+    assert [p.sentence.plain for p in found] == ["our email service provider", "our affiliates"]
+    assert all(html[p.sentence.start : p.sentence.end] == p.sentence.text for p in found)
+
+
+def test_a_list_under_a_refusal_refuses_each_item() -> None:
+    found = stated("We never sell your contact details to:\n\n- advertisers\n- data brokers\n")
+    assert {p.kind for p in found} == {"not_shared"}
+    assert "advertiser" in {p.recipient for p in found}
+
+
+def test_a_list_after_a_sentence_that_shares_nothing_shares_nothing() -> None:
+    """The sources data comes from are no recipients."""
+    found = stated("We collect your email address from:\n\n- our partners\n- advertisers\n")
+    assert not [p for p in found if p.kind in ("share", "not_shared")]

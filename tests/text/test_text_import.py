@@ -279,14 +279,23 @@ def test_a_recipient_the_draft_does_not_name_is_refused_loudly() -> None:
         decide(compiled("bitrix"), stranger._replace(choices=NO_CHOICES, legal_ref="x"))
 
 
-def test_the_example_text_gives_its_delivery_company_the_name_and_address_only() -> None:
-    """ "We share your name and address with our delivery company": a processor, for the
-    service, with those two categories; the card the text says is not stored passes through."""
+def test_the_example_text_gives_each_processor_only_what_it_names() -> None:
+    """ "We share your name and address with our delivery company" and "our card processor
+    receives your card number": two processors, for the service, each with its own data; the
+    card the text says is not stored passes through."""
     text = read_file(EXAMPLES.parent / "texts" / "privacy.md")
     policy = draft_policy(text, file="privacy.md").compiled.policy
-    processors = [r for r in policy.recipients.values() if r.kind is RecipientKind.processor]
-    assert [sorted(r.categories) for r in processors] == [["user.contact.address", "user.name"]]
-    assert all(not p.startswith("marketing") for r in processors for p in r.purposes)
+    processors = {
+        name: sorted(r.categories)
+        for name, r in policy.recipients.items()
+        if r.kind is RecipientKind.processor
+    }
+    assert processors == {
+        "delivery_company": ["user.contact.address", "user.name"],
+        "card_processor": [CARD],
+    }
+    purposes = {p for name in processors for p in policy.recipients[name].purposes}
+    assert not [p for p in purposes if p.startswith("marketing")]
     assert policy.categories[CARD].storage is Storage.pass_through
 
 
@@ -316,3 +325,29 @@ def test_two_processors_each_get_only_what_the_text_gives_them(sharing: str) -> 
         "delivery_company": ["user.contact.address", "user.name"],
         "email_service_provider": ["user.contact.email"],
     }
+
+
+def test_a_list_of_recipients_becomes_recipients_citing_their_items() -> None:
+    """ "We share your name and postal address with:" and one item per recipient: each
+    recipient cites its own item, exactly, and gets the data the lead-in names."""
+    text = (
+        "# Acme privacy notice\n\nAcme Ltd runs acme.example; write to privacy@acme.example.\n\n"
+        "## What we collect\n\nWhen you order we collect your name, your email address and "
+        "your postal address.\n\n## Who we share it with\n\n"
+        "We share your name and postal address with:\n\n"
+        "- our delivery company, to deliver your order\n"
+        "- the police, when the law requires it\n"
+    )
+    recipients = yaml.safe_load(draft_policy(read_document(text, "markdown")).text)["recipients"]
+    assert {name: r["kind"] for name, r in recipients.items()} == {
+        "delivery_company": "processor",
+        "legal_authorities": "legal_authority",
+    }
+    assert sorted(recipients["delivery_company"]["categories"]) == [
+        "user.contact.address",
+        "user.name",
+    ]
+    for recipient in recipients.values():
+        source = recipient["source"]
+        assert text[source["start"] : source["end"]] == source["text"]
+        assert source["text"].startswith(("our delivery company", "the police"))
