@@ -165,8 +165,11 @@ def _excepted(refusal: Practice, claim: Practice) -> bool:
 def _overlap(refusal: Practice, claim: Practice, about: dict[int, About]) -> bool:
     """Same recipients (or all of them refused) and the same data, where refusing personal
     information in general covers any category. Collection contradictions need a category
-    named on both sides."""
+    named on both sides. A refusal for one processor named by what it does ("our delivery
+    company never sees your card number") says nothing of another ("our card processor")."""
     if refusal.recipient not in (None, "any_third_party", claim.recipient):
+        return False
+    if refusal.party and claim.party and refusal.party != claim.party:
         return False
     refused, claimed = about[id(refusal)], about[id(claim)]
     if not refused.categories or not claimed.categories:

@@ -233,3 +233,18 @@ def test_not_selling_against_sharing_with_a_partner_is_a_warning() -> None:
         "We do not sell your email address. We sell your email address to our partners."
     )
     assert [s for s, _, _ in found] == ["serious"]
+
+
+def test_a_party_said_to_receive_refused_data_is_a_contradiction() -> None:
+    found = contradicted(
+        "We never share your email address. Advertising networks receive your email address."
+    )
+    assert [s for s, _, _ in found] == ["serious"]
+
+
+def test_a_refusal_for_one_named_processor_is_no_contradiction_for_another() -> None:
+    text = (
+        "Our delivery company never sees your card number. "
+        "Our card processor receives your card number."
+    )
+    assert contradicted(text) == []
