@@ -125,7 +125,7 @@ PURPOSE_CUES = _cues(
     ),
     (r"\badvertis(?:ing|ements?)\b|\btargeted ads|\bads\b", "marketing.advertising"),
     (
-        r"\bprocess (?:your )?(?:transactions?|payments?|orders?)|\btake (?:your )?payments?\b|\bpayment processing|\bbilling\b|\bcredit card (?:transactions?|processing)|\bgateway provider",
+        r"\bprocess (?:your )?(?:transactions?|payments?|orders?)|\btak(?:e|es|ing) (?:your )?payments?\b|\bpayment processing|\bbilling\b|\bcredit card (?:transactions?|processing)|\bgateway provider",
         "essential.service.payment_processing",
     ),
     (
@@ -557,7 +557,10 @@ _NOT_A_PARTY = re.compile(
 "you will receive"; as against "the courier we use gets"."""
 _RELATIVE = re.compile(r"^\s*(?:which|who)\b", re.I)
 _DENIED = re.compile(r"\b(?:no|never|not|cannot|nor|none)\b|n't\b", re.I)
-_DATA = re.compile(r"\b(?:information|data|details|records?|files?|it|them)\b", re.I)
+_DATA = re.compile(
+    r"\b(?:information|data|details|records?|files?|profiles?|posts?|reviews?|content|it|them)\b",
+    re.I,
+)
 
 
 def _receipts(text: str) -> list[_Receipt]:
@@ -571,7 +574,7 @@ def _receipts(text: str) -> list[_Receipt]:
     for i, match in enumerate(active):
         pieces = _CLAUSE_BREAK.split(text[: match.start()])
         subject = pieces[-1]
-        if _RELATIVE.match(subject) and len(pieces) > 1:
+        if (not subject.strip() or _RELATIVE.match(subject)) and len(pieces) > 1:
             subject = pieces[-2] + subject
         end = active[i + 1].start() if i + 1 < len(active) else len(text)
         receipt = _receipt(subject, text[match.end() : end], match, subject)

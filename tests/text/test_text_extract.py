@@ -234,3 +234,20 @@ def test_a_list_after_a_sentence_that_shares_nothing_shares_nothing() -> None:
     """The sources data comes from are no recipients."""
     found = stated("We collect your email address from:\n\n- our partners\n- advertisers\n")
     assert not [p for p in found if p.kind in ("share", "not_shared")]
+
+
+@pytest.mark.parametrize(
+    ("text", "recipient"),
+    [
+        (
+            "Third parties that receive your information are bound by confidentiality.",
+            "any_third_party",
+        ),
+        ("Our delivery company, which receives your address, keeps it for a month.", "processor"),
+        ("Your reviews are visible to other users.", "other_users"),
+    ],
+)
+def test_a_party_getting_data_in_a_relative_clause_or_a_passive_is_a_recipient(
+    text: str, recipient: str
+) -> None:
+    assert shared(text).recipient == recipient
