@@ -556,6 +556,9 @@ _NOT_A_PARTY = re.compile(
 """The organisation or the person as the subject right before the verb: "we may receive",
 "you will receive"; as against "the courier we use gets"."""
 _RELATIVE = re.compile(r"^\s*(?:which|who)\b", re.I)
+_ANYONE = re.compile(r"\b(?:anyone|anybody|someone|somebody|others|no one|nobody)\b", re.I)
+"""Said of whoever might get the data ("if anyone gets your password", "make sure others
+cannot see your screen"): a warning to the person, not a recipient."""
 _DENIED = re.compile(r"\b(?:no|never|not|cannot|nor|none)\b|n't\b", re.I)
 _DATA = re.compile(
     r"\b(?:information|data|details|records?|files?|profiles?|posts?|reviews?|content|it|them)\b",
@@ -589,7 +592,7 @@ def _receipts(text: str) -> list[_Receipt]:
 
 
 def _receipt(party: str, data: str, verb: re.Match[str], subject: str) -> _Receipt | None:
-    recipients = recipients_in(party)
+    recipients = recipients_in(_ANYONE.sub("", party))
     if not recipients or _NOT_A_PARTY.search(party):
         return None
     categories = categories_in(data)

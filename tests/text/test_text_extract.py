@@ -155,9 +155,11 @@ def test_the_purpose_a_receipt_names_is_kept() -> None:
         "You will receive our newsletter if you opt in.",
         "We may receive your email address from advertisers.",
         "Only authorised staff have access to your account.",
+        "If anyone gets your password, tell us at once.",
+        "Please make sure others cannot see your screen when you enter your card number.",
     ],
 )
-def test_the_organisation_or_the_person_receiving_is_no_sharing(text: str) -> None:
+def test_the_organisation_the_person_or_anyone_at_all_receiving_is_no_sharing(text: str) -> None:
     assert not [p for p in stated(text) if p.kind in ("share", "not_shared")]
 
 
