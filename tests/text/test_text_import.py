@@ -279,17 +279,22 @@ def test_a_recipient_the_draft_does_not_name_is_refused_loudly() -> None:
         decide(compiled("bitrix"), stranger._replace(choices=NO_CHOICES, legal_ref="x"))
 
 
+def processors_of(policy: Any) -> dict[str, list[str]]:
+    """The draft's processors and the categories each gets."""
+    return {
+        name: sorted(r.categories)
+        for name, r in policy.recipients.items()
+        if r.kind is RecipientKind.processor
+    }
+
+
 def test_the_example_text_gives_each_processor_only_what_it_names() -> None:
     """ "We share your name and address with our delivery company" and "our card processor
     receives your card number": two processors, for the service, each with its own data; the
     card the text says is not stored passes through."""
     text = read_file(EXAMPLES.parent / "texts" / "privacy.md")
     policy = draft_policy(text, file="privacy.md").compiled.policy
-    processors = {
-        name: sorted(r.categories)
-        for name, r in policy.recipients.items()
-        if r.kind is RecipientKind.processor
-    }
+    processors = processors_of(policy)
     assert processors == {
         "delivery_company": ["user.contact.address", "user.name"],
         "card_processor": [CARD],
@@ -316,11 +321,7 @@ def test_two_processors_each_get_only_what_the_text_gives_them(sharing: str) -> 
         f"postal address and your phone number.\n\n## Who we share it with\n\n{sharing}\n"
     )
     policy = draft_policy(read_document(text, "markdown")).compiled.policy
-    processors = {
-        name: sorted(r.categories)
-        for name, r in policy.recipients.items()
-        if r.kind is RecipientKind.processor
-    }
+    processors = processors_of(policy)
     assert processors == {
         "delivery_company": ["user.contact.address", "user.name"],
         "email_service_provider": ["user.contact.email"],
