@@ -484,13 +484,14 @@ def next_due(vault: Vault) -> dt.datetime | None:
 
 
 def counts(vault: Vault, campaign: str | None = None) -> dict[str, int]:
-    """Messages per status (every status present, zero when none)."""
+    """Messages per status (every status present, zero when none; ``held``: farewells
+    waiting for their erasure)."""
     query = select(mail_outbox.c.status, func.count()).group_by(mail_outbox.c.status)
     if campaign is not None:
         query = query.where(mail_outbox.c.campaign_id == campaign)
     with reading(vault.engine) as connection:
         found: dict[str, int] = {status: n for status, n in connection.execute(query)}
-    return {status: found.get(status, 0) for status in (*OPEN_STATUSES, *FINAL_STATUSES)}
+    return {status: found.get(status, 0) for status in (*OPEN_STATUSES, *FINAL_STATUSES, HELD)}
 
 
 # --- farewells -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pledge.mail.gate import Gate
 from pledge.mail.sender import Sender, SmtpTransport
 from pledge.mail.settings import MailSettings
 from pledge.mail.templates import TemplateSet
+from pledge.store import outbox
 from pledge.store.schema import mail_outbox
 from pledge.store.vault import Vault
 from tests.conftest import FakeClock
@@ -106,6 +107,7 @@ def test_a_farewell_whose_erasure_never_came_is_never_sent_and_is_swept(
     assert status == "held"
     Sender(vault, SmtpTransport(HOST, sink.port, timeout=5), settings).run()
     assert sink.received == []
+    assert outbox.counts(vault)["held"] == 1  # `pledge mail deliver` shows it waiting
 
     clock.advance(hours=23)
     vault.run_retention()
