@@ -274,6 +274,10 @@ CONTEXT_CUES = _cues(
 
 _NEGATION = r"(?:\b(?:do|does|will|shall|would|could|may|is|are)\s+not|\bnever|n't|\bnot)\b(?:\s+\w+){0,4}?\s+"
 _SHARE = r"(?:sell|rent|trade|share|disclose|transfer|release|provide|give|lease|make\s+available|pass\s+on|distribute|sold|rented|traded|shared|disclosed|transferred|released|provided|given|passed\s+on)"
+# The sharing verbs as verbs: "provider", "shareholder", "trademark" or "giveaway" share nothing.
+_SHARE_FORMS = r"(?:sell(?:s|ing)?|sold|rent(?:s|ed|ing)?|trad(?:e|es|ed|ing)|shar(?:e|es|ed|ing)|disclos(?:e|es|ed|ing)|transfer(?:s|red|ring)?|releas(?:e|es|ed|ing)|provid(?:e|es|ed|ing)|giv(?:e|es|en|ing)|gave|leas(?:e|es|ed|ing)|ma(?:ke|kes|de|king)\s+available|pass(?:es|ed|ing)?\s+on|distribut(?:e|es|ed|ing))"
+# Using a processor is sharing with it: "we use the services of third parties, such as ...".
+_ENGAGE = r"\b(?:use|uses|using|engage|engages|employ|employs|rel(?:y|ies) on|work with)\s+(?:the\s+services\s+of\s+)?(?:(?:other|outside|external|trusted)\s+)?(?:third[- ]part(?:y|ies)|service providers?|vendors?|contractors?|processors?|suppliers?)\b"
 _COLLECT = r"(?:collect|gather|obtain|request|ask|require|record|log|store|receive|track)"
 
 KIND_CUES = _cues(
@@ -282,7 +286,7 @@ KIND_CUES = _cues(
         rf"{_NEGATION}(?:knowingly\s+|intentionally\s+|specifically\s+)?(?:collect|gather|obtain|record|store|track)\w*\b",
         "not_collected",
     ),
-    (rf"\b{_SHARE}\w*\b|\bprocessed through\b", "share"),
+    (rf"\b{_SHARE_FORMS}\b|\bprocessed through\b|{_ENGAGE}", "share"),
     (
         rf"\b{_COLLECT}\w*\b|\basked to (?:enter|provide)|\byou (?:provide|submit|give|enter|send)\b",
         "collect",

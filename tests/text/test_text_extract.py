@@ -253,3 +253,26 @@ def test_a_party_getting_data_in_a_relative_clause_or_a_passive_is_a_recipient(
     text: str, recipient: str
 ) -> None:
     assert shared(text).recipient == recipient
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your internet service provider can see the addresses of the sites you visit.",
+        "Acme is a provider of booking software for small hotels.",
+        "Our shareholders meet once a year to approve the accounts.",
+        "Acme and the Acme logo are trademarks of Acme Ltd.",
+    ],
+)
+def test_a_word_that_only_contains_a_sharing_verb_shares_nothing(text: str) -> None:
+    """ "provider", "shareholder" and "trademark" hold a sharing verb's letters, not the act."""
+    assert not [p for p in stated(text) if p.kind == "share"]
+
+
+def test_using_the_services_of_third_parties_is_sharing_with_them() -> None:
+    text = (
+        "We use the services of third parties, such as payment processors and hosting "
+        "companies, who act on our behalf."
+    )
+    shares = [p.recipient for p in stated(text) if p.kind == "share"]
+    assert shares == ["processor", "processor"]  # one for each named
