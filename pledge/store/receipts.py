@@ -260,10 +260,11 @@ def _to_ledger(
     signal = receipt.gpc or (receipt.dnt and answer is not DoNotTrack.ignored)
     if signal:
         events += [(purpose_choice(p), False) for p in sale_or_sharing_purposes(policy)]
+    now = consent_ledger.current(connection, subject)  # one read, under the subject's lock
     events = [
         (choice, granted)
         for choice, granted in events
-        if consent_ledger.state_of(connection, subject, choice) is not granted
+        if choice not in (now.granted if granted else now.withdrawn)
     ]
     if not events:
         return
