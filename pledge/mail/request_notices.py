@@ -24,7 +24,7 @@ from pledge.mail.settings import MailSettings, load_mail_settings
 from pledge.mail.sign_in import sign_in_communication
 from pledge.mail.templates import TemplateSet
 from pledge.store.request_work import Notice
-from pledge.store.requests import DONE, OPEN, VERIFY_WITHIN, Request
+from pledge.store.requests import ANSWERABLE, DONE, VERIFY_WITHIN, Request
 from pledge.store.vault import Vault
 
 TEMPLATE = Path(__file__).parent / "templates" / "request_step"
@@ -94,11 +94,12 @@ def answer(
     actor: str,
     settings: MailSettings | None = None,
 ) -> Request:
-    """Answer a request (done). For an open erasure request, its answer is queued first as a
-    farewell, which the erasure releases; if that cannot be queued (no mail configured, the
-    gate refuses), the erasure still happens and the log says why nobody was told."""
+    """Answer a request (done). For an erasure request that can be answered, its answer is
+    queued first as a farewell, which the erasure releases; if that cannot be queued (no mail
+    configured, the gate refuses), the erasure still happens and the log says why nobody was
+    told."""
     request = vault.request_header(request_id)
-    if request.kind == "erase" and request.state in OPEN:
+    if request.kind == "erase" and request.state in ANSWERABLE:
         _queue_farewell(vault, request, text, settings or load_mail_settings())
     return vault.answer_request(request_id, text, actor=actor)
 

@@ -42,6 +42,7 @@ AT_ONCE = ("export", "rectify", "choices")
 RECEIVED, VERIFIED, IN_PROGRESS = "received", "verified", "in_progress"
 DONE, REFUSED, EXPIRED, EXTENDED = "done", "refused", "expired", "extended"
 OPEN = (RECEIVED, VERIFIED, IN_PROGRESS)
+ANSWERABLE = (VERIFIED, IN_PROGRESS)  # extended or answered only once the person is known
 VERIFY_WITHIN = dt.timedelta(days=14)
 MAX_TEXT = 4000
 REQUEST_ID_LENGTH = 32
@@ -438,7 +439,7 @@ def extend(vault: Vault, request_id: str, reason: str, *, actor: str) -> Request
             values={"extended": True, "respond_by": terms.extended_respond_by},
         )
 
-    return act(vault, request_id, (VERIFIED, IN_PROGRESS), moved)
+    return act(vault, request_id, ANSWERABLE, moved)
 
 
 def answer(vault: Vault, request_id: str, text: str, *, actor: str) -> Request:
@@ -449,7 +450,7 @@ def answer(vault: Vault, request_id: str, text: str, *, actor: str) -> Request:
     message = _text(text, "the answer")
     with vault.snapshot() as connection:
         row = _row(connection, request_id)
-    if row.kind == "erase" and row.state in (VERIFIED, IN_PROGRESS):
+    if row.kind == "erase" and row.state in ANSWERABLE:
         # Erased already: an earlier answer stopped after the erasure.
         with contextlib.suppress(NotFoundError):
             rights.erase(vault, row.subject_id, actor=actor)
@@ -459,7 +460,7 @@ def answer(vault: Vault, request_id: str, text: str, *, actor: str) -> Request:
         told = row.kind == "erase" and outbox.release_farewells(connection, row.subject_id) > 0
         record_step(vault, connection, row, DONE, actor, message=message, state=DONE, told=told)
 
-    return act(vault, request_id, (VERIFIED, IN_PROGRESS), done)
+    return act(vault, request_id, ANSWERABLE, done)
 
 
 def header(vault: Vault, request_id: str) -> Request:

@@ -11,7 +11,7 @@ import pytest
 from mail_support import HOST, Sink
 from sqlalchemy import select
 
-from pledge.errors import NotFoundError
+from pledge.errors import ConflictError, NotFoundError
 from pledge.mail import request_notices
 from pledge.mail.gate import Gate
 from pledge.mail.sender import Sender, SmtpTransport
@@ -144,5 +144,21 @@ def test_only_an_erasure_says_farewell(
     request_notices.answer(
         vault, opened.request_id, "Your orders.", actor="x", settings=settings_for(sink)
     )
+    assert farewells(vault) == []
+    vault.require_subject(subject)  # raises once a person is erased
+
+
+def test_an_unverified_erasure_request_is_refused_before_any_farewell(
+    vault_factory: Callable[..., Vault], gdpr_policy: Path, person: Person, sink: Sink
+) -> None:
+    """Nobody knows yet that the request is the person's: no answer, no message waiting."""
+    vault = vault_factory(gdpr_policy)
+    subject = person(vault, 8)
+    opened = vault.open_request(subject, "erase", verified=False)
+    assert opened.state == "received"
+    with pytest.raises(ConflictError):
+        request_notices.answer(
+            vault, opened.request_id, "Done.", actor="x", settings=settings_for(sink)
+        )
     assert farewells(vault) == []
     vault.require_subject(subject)  # raises once a person is erased
